@@ -31,7 +31,10 @@ def stock_fastai(data, epochs, size=128, bs=64, seed=42):
                            pretrained_cfg_overlay=dict(file=str(pretrained_file('tf_efficientnet_lite0'))), metrics=accuracy)
     learn.fine_tune(epochs, freeze_epochs=1)
     probs, targs = learn.get_preds()
-    return classification_metrics(targs, probs.argmax(1), dls.vocab), time.time() - start
+    secs = time.time() - start
+    (HERE/'runs'/'foundation_stock').mkdir(parents=True, exist_ok=True)
+    learn.export(HERE/'runs'/'foundation_stock'/'model.pkl')  # a second model for the ensemble benchmark
+    return classification_metrics(targs, probs.argmax(1), dls.vocab), secs
 
 
 def main():

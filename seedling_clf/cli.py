@@ -6,7 +6,7 @@
 from __future__ import annotations
 import sys, warnings, json
 from pathlib import Path
-from fastcore.script import call_parse, store_true
+from fastcore.script import call_parse, store_true, Param
 from .core import *
 
 # %% auto 0
@@ -41,13 +41,17 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
                    weights:str='auto', # pretrained weights: auto (packaged), timm (download), none, or a file
                    skip_bad:store_true=False, # leave unreadable images out instead of stopping
                    no_lr_find:store_true=False, # skip the learning-rate finder
+                   head_from_features:store_true=False, # train the head on cached backbone features (seconds) instead of frozen epochs
+                   balance:str='none', # class balance: none, weights (weighted loss), smote or adasyn (oversampled features; need --head_from_features)
+                   head_epochs:int=None, # epochs of the head on features (default 20)
                   ):
     "Train a plant-seedling classifier and write OUT/model.pkl, OUT/metrics.json and plots."
     def _train():
         from seedling_clf.train import train_classifier
         top = lr if lr in (None, 'valley') else float(lr)
         train_classifier(data, out, preset, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs,
-                         lr=top, seed=seed, valid_pct=valid_pct, weights=weights, skip_bad=skip_bad, lr_find=not no_lr_find)
+                         lr=top, seed=seed, valid_pct=valid_pct, weights=weights, skip_bad=skip_bad, lr_find=not no_lr_find,
+                         head_from_features=head_from_features, balance=balance, head_epochs=head_epochs)
         m = json.loads((Path(out)/'metrics.json').read_text())
         print(f"validation: micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}"
               f"  ({m['n_valid']} images, {m['wall_time_s']:.0f} s)")
@@ -56,21 +60,29 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
 
 # %% ../nbs/05_cli.ipynb
 @call_parse
-def seedling_predict(model:str=None, # model.pkl written by seedling_train
+def seedling_predict(model:Param("model.pkl written by seedling_train; repeat --model for an ensemble", str, action='append')=None,
                      images:str=None, # folder of images to classify (flat or nested)
                      csv:str='submission.csv', # submission CSV to write (file,species)
                      bs:int=64, # batch size
                      skip_bad:store_true=False, # leave unreadable images out instead of stopping
+                     tta:store_true=False, # test-time augmentation: average flipped/rotated copies of each image
+                     n_tta:int=8, # augmented passes with --tta
+                     vote:Param("how an ensemble decides: mean (of the probabilities) or majority", str, choices=['mean', 'majority'])='mean',
+                     check:store_true=False, # check the written CSV against IMAGES (every image once, known species)
                     ):
     "Predict every image under IMAGES and write a Kaggle submission CSV."
     def _predict():
-        from seedling_clf.inference import load_model, predict_folder, write_submission
-        if model is None: raise SeedlingError("Pass --model with the model.pkl that seedling_train wrote.")
+        from seedling_clf.inference import load_model, predict_folder, write_submission, check_submission
+        if not model: raise SeedlingError("Pass --model with the model.pkl that seedling_train wrote.")
         if images is None: raise SeedlingError("Pass --images with the folder of images to classify.")
-        learn = load_model(model)
-        df = predict_folder(learn, images, bs=bs, skip_bad=skip_bad)
+        learners = [load_model(m) for m in ([model] if isinstance(model, (str, Path)) else model)]
+        df = predict_folder(learners, images, bs=bs, skip_bad=skip_bad, tta=tta, n_tta=n_tta, vote=vote)
         write_submission(df, csv)
-        print(f"wrote {csv}: {len(df)} images")
+        how = (f"ensemble of {len(learners)} ({vote})" if len(learners) > 1 else "1 model") + (f", TTA x{n_tta}" if tta else "")
+        print(f"wrote {csv}: {len(df)} images ({how})")
+        if check:
+            res = check_submission(csv, images, species=list(learners[0].dls.vocab))
+            print(f"checked {csv}: header, {res['n_rows']} rows for {res['n_images']} images, species all known")
     run_cli(_predict)
 
 # %% ../nbs/05_cli.ipynb

@@ -59,8 +59,8 @@ def cache_dir(*parts) -> Path:
 
 # %% ../nbs/00_core.ipynb
 PRESETS = dict(
-    fast=dict(arch='tf_efficientnet_lite0', size=128, bs=64, freeze_epochs=1, epochs=6,
-              lr=2e-3, lr_mult=100, label_smoothing=False),
+    fast=dict(arch='tf_efficientnet_lite0', size=128, bs=32, freeze_epochs=1, epochs=7,
+              lr=1.2e-2, lr_mult=10, frozen_bn=True, label_smoothing=False),
 )
 
 def preset(name:str='fast', # one of `PRESETS`

@@ -4,14 +4,17 @@
 
 # %% ../nbs/04_inference.ipynb 3
 from __future__ import annotations
-import pickle, zipfile, warnings
+import pickle, zipfile, warnings, csv
+from collections import Counter
 import pandas as pd
 from fastai.vision.all import *
 from .core import *
 from .data import image_files, usable_images
+import torch.nn.functional as F
 
 # %% auto 0
-__all__ = ['load_model', 'test_images', 'predict_folder', 'write_submission']
+__all__ = ['load_model', 'test_images', 'predict_probs', 'write_submission', 'tta_tfms', 'tta_pipelines', 'ensemble_probs',
+           'predict_folder', 'competition_species', 'check_submission']
 
 # %% ../nbs/04_inference.ipynb
 def load_model(fname:Path, # a `model.pkl` written by `seedling_train` (`learn.export`)
@@ -31,6 +34,7 @@ def load_model(fname:Path, # a `model.pkl` written by `seedling_train` (`learn.e
     if not isinstance(learn, Learner) or not hasattr(learn.dls, 'vocab'):
         raise SeedlingError(f"{fname} holds a {type(learn).__name__}, not an exported classifier. {fix}")
     learn.model.to(memory_format=torch.channels_last)  # about 1.8x faster inference on the CPU here
+    learn.model_file = fname  # named in messages about ensembles
     return learn
 
 # %% ../nbs/04_inference.ipynb
@@ -42,23 +46,22 @@ def test_images(folder:Path, skip_bad:bool=False) -> L:
     if not files: raise SeedlingError(f"No images (.png, .jpg, ...) found under {folder}. Pass a folder of images to predict.")
     return usable_images(files, skip_bad=skip_bad)
 
-def predict_folder(learn:Learner, # from `load_model` or training
-                   folder:Path, # images to classify, flat or nested
-                   bs:int=64, # batch size
-                   skip_bad:bool=False # leave unreadable images out instead of stopping
-                  ) -> pd.DataFrame:
-    "Predicted species and its probability, plus every class's probability, for each image under `folder`."
-    files = test_images(folder, skip_bad)
+def predict_probs(learn:Learner, # from `load_model` or training
+                  files, # image files, predicted in this order
+                  bs:int=64, # batch size
+                  tta:bool=False, # average over augmented passes (`tta_tfms`)
+                  n_tta:int=8, # augmented passes
+                  beta:float=0., # weight of the plain pass in the result (fastai's `tta`; 0: the augmented mean only)
+                  seed:int=42 # seeds the augmentations, so TTA results repeat
+                 ) -> Tensor:
+    "Class probabilities (one row per file), plain or with test-time augmentation."
     dl = learn.dls.test_dl(files, bs=bs, num_workers=0)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        probs, _ = learn.get_preds(dl=dl)
-    vocab = list(learn.dls.vocab)
-    df = pd.DataFrame(probs.numpy(), columns=vocab)
-    df.insert(0, 'file', [f.relative_to(folder).as_posix() for f in files])
-    df.insert(1, 'species', [vocab[i] for i in probs.argmax(1)])
-    df.insert(2, 'prob', probs.max(1).values.numpy())
-    return df
+        if not tta: return learn.get_preds(dl=dl)[0]
+        set_seed(seed)
+        (aug, plain), _ = learn.tta(dl=dl, n=n_tta, beta=None, **tta_pipelines(dl))
+    return torch.lerp(aug, plain, beta)
 
 # %% ../nbs/04_inference.ipynb
 def write_submission(preds:pd.DataFrame, # from `predict_folder`
@@ -68,3 +71,92 @@ def write_submission(preds:pd.DataFrame, # from `predict_folder`
     fname = Path(fname); fname.parent.mkdir(parents=True, exist_ok=True)
     preds[['file', 'species']].to_csv(fname, index=False)
     return fname
+
+# %% ../nbs/04_inference.ipynb
+def tta_tfms(max_rotate:float=180. # free rotation, in degrees, applied half the time; 0 for dihedral only
+            ) -> list:
+    "Batch transforms for TTA on top-down photos: a random flip/quarter turn (`Dihedral`), then a rotation."
+    tfms = [Dihedral(p=1., pad_mode=PadMode.Reflection)]
+    if max_rotate: tfms.append(Rotate(max_deg=max_rotate, p=0.5, pad_mode=PadMode.Reflection))
+    return tfms
+
+def tta_pipelines(dl:TfmdDL, # a `test_dl` of the model
+                  max_rotate:float=180.) -> dict:
+    "`item_tfms` and `batch_tfms` for fastai's `tta`: `dl`'s own (without its random augmentations) plus `tta_tfms`."
+    keep = [t for t in dl.after_batch.fs if not isinstance(t, RandTransform)]
+    return dict(item_tfms=list(dl.after_item.fs), batch_tfms=keep + tta_tfms(max_rotate))
+
+# %% ../nbs/04_inference.ipynb
+def ensemble_probs(learners, # one or more `Learner`s (from `load_model`) with the same classes
+                   files, # image files, predicted in this order
+                   bs:int=64, vote:str='mean', # 'mean' (average the probabilities) or 'majority'
+                   **kwargs # passed to `predict_probs` (tta, n_tta, beta, seed)
+                  ) -> tuple:
+    "Mean class probabilities of `learners` on `files`, and the predicted class of each (by `vote`)."
+    learners = L(learners)
+    if vote not in ('mean', 'majority'): raise SeedlingError(f"Unknown vote {vote!r}: use 'mean' or 'majority'.")
+    if not learners: raise SeedlingError("No model given: pass at least one model.pkl.")
+    names = [str(getattr(l, 'model_file', f'model {i+1}')) for i, l in enumerate(learners)]
+    for l, n in zip(learners[1:], names[1:]):
+        if list(l.dls.vocab) != list(learners[0].dls.vocab):
+            raise SeedlingError(f"{n} and {names[0]} predict different classes ({short_list(l.dls.vocab, 4)}\n vs{short_list(learners[0].dls.vocab, 4)}).\n"
+                                "Fix: ensemble only models trained on the same species folders.")
+    member = torch.stack([predict_probs(l, files, bs, **kwargs) for l in learners])
+    probs = member.mean(0)
+    if vote == 'mean': return probs, probs.argmax(1)
+    votes = F.one_hot(member.argmax(2), probs.shape[1]).sum(0)
+    return probs, (votes + probs).argmax(1)  # a vote outweighs any probability difference (< 1)
+
+# %% ../nbs/04_inference.ipynb
+def predict_folder(learn, # a `Learner` (from `load_model` or training) or a list of them (an ensemble)
+                   folder:Path, # images to classify, flat or nested
+                   bs:int=64, # batch size
+                   skip_bad:bool=False, # leave unreadable images out instead of stopping
+                   tta:bool=False, # test-time augmentation (`tta_tfms`)
+                   n_tta:int=8, # augmented passes with `tta`
+                   vote:str='mean' # for an ensemble: 'mean' of the probabilities or 'majority' vote
+                  ) -> pd.DataFrame:
+    "Predicted species and its probability, plus every class's probability, for each image under `folder`."
+    files = test_images(folder, skip_bad)
+    learners = L(learn) if is_listy(learn) else L([learn])
+    probs, preds = ensemble_probs(learners, files, bs, vote=vote, tta=tta, n_tta=n_tta)
+    vocab = list(learners[0].dls.vocab)
+    df = pd.DataFrame(probs.numpy(), columns=vocab)
+    df.insert(0, 'file', [f.relative_to(folder).as_posix() for f in files])
+    df.insert(1, 'species', [vocab[i] for i in preds])
+    df.insert(2, 'prob', probs.gather(1, preds[:, None])[:, 0].numpy())
+    return df
+
+# %% ../nbs/04_inference.ipynb
+def competition_species() -> list:
+    "The 12 species of the competition (the class folders of the bundled sample)."
+    return sorted(p.name for p in train_folder(sample_path()).iterdir() if p.is_dir())
+
+def check_submission(csv_file:Path, # the submission CSV
+                     images:Path, # the test folder it must cover
+                     species:list=None # allowed species; default: the competition's 12
+                    ) -> dict:
+    "Check a submission against the test folder: header `file,species`, every image exactly once, known species only."
+    csv_file, images = Path(csv_file), Path(images)
+    if not csv_file.is_file(): raise SeedlingError(f"Submission {csv_file} does not exist. Pass the CSV that seedling_predict wrote.")
+    if not images.is_dir(): raise SeedlingError(f"Test folder {images} does not exist. Pass the folder of test images the CSV covers.")
+    allowed = set(ifnone(species, competition_species()))
+    expected = {f.relative_to(images).as_posix() for f in image_files(images)}
+    rows = list(csv.reader(csv_file.read_text(encoding='utf-8-sig').splitlines()))
+    problems, seen = [], {}
+    if not rows or rows[0] != ['file', 'species']:
+        problems.append(f"line 1: header is {','.join(rows[0]) if rows else '(empty file)'!r}, must be 'file,species'")
+    for i, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row): problems.append(f"line {i}: empty line"); continue
+        if len(row) != 2: problems.append(f"line {i}: {len(row)} fields, must be 2 (file,species): {','.join(row)!r}"); continue
+        f, sp = row
+        if f in seen: problems.append(f"line {i}: {f} listed again (first on line {seen[f]})")
+        else: seen[f] = i
+        if f not in expected: problems.append(f"line {i}: {f!r} is not an image in {images} (extra row)")
+        if sp not in allowed: problems.append(f"line {i}: unknown species {sp!r} for {f}")
+    missing = sorted(expected - set(seen))
+    problems += [f"{f}: image in {images} has no row" for f in missing]
+    if problems:
+        raise SeedlingError(f"Submission {csv_file} has {len(problems)} problem(s) for the {len(expected)} images in {images}:"
+                            f"{short_list(problems, 20)}\nFix: predict the whole folder again (seedling_predict --check).")
+    return dict(csv=str(csv_file), n_rows=len(seen), n_images=len(expected), species=dict(Counter(r[1] for r in rows[1:] if len(r) == 2)))

@@ -11,9 +11,11 @@ from fastai.vision.all import *
 from .core import *
 from .data import *
 from .models import *
+from .features import dls_features, dataset_labels, fit_head, check_balance, class_weights, HEAD_EPOCHS
 
 # %% auto 0
-__all__ = ['classification_metrics', 'evaluate', 'find_lr', 'plot_confusion', 'history', 'EpochHistory', 'train_classifier']
+__all__ = ['classification_metrics', 'evaluate', 'find_lr', 'set_train_bn', 'plot_confusion', 'history', 'EpochHistory',
+           'train_classifier']
 
 # %% ../nbs/03_train.ipynb
 def classification_metrics(targs, # true class indices
@@ -46,6 +48,14 @@ def find_lr(learn:Learner, fname:Path=None, # where to save the plot
     fig = plt.gcf()
     if fname: fig.savefig(fname, dpi=100); plt.close(fig)
     return float(sug.valley)
+
+# %% ../nbs/03_train.ipynb
+def set_train_bn(learn:Learner, train_bn:bool # whether batch-norm layers train while the body is frozen
+                ):
+    "fastai's `train_bn`, applied to `learn`'s optimizer (created if needed); takes effect at the next `freeze`."
+    learn.train_bn = train_bn
+    if learn.opt is None: learn.create_opt()
+    for p in learn._bn_bias_state(False): p['force_train'] = train_bn
 
 # %% ../nbs/03_train.ipynb
 def plot_confusion(learn:Learner, fname:Path=None):
@@ -86,14 +96,22 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
                      skip_bad:bool=False, # leave unreadable images out instead of stopping
                      lr_find:bool=True, # run the learning-rate finder (and save its plot)
                      num_workers:int=None, # data-loader processes
+                     head_from_features:bool=False, # train the head on cached backbone features instead of a frozen fastai stage
+                     balance:str='none', # 'none', 'weights' (weighted loss), 'smote' or 'adasyn' (oversampled features; need head_from_features)
+                     head_epochs:int=None, # epochs of the head on features (default `HEAD_EPOCHS`)
                     ) -> Learner:
     "Train a seedling classifier with fastai's head-then-unfreeze recipe; write model, metrics and plots to `out`."
     start = time.time()
+    check_balance(balance)
+    if balance in ('smote', 'adasyn') and not head_from_features:
+        raise SeedlingError(f"balance={balance!r} oversamples backbone features, so it needs head_from_features "
+                            "(--head_from_features), or use balance='weights' (--balance weights).")
     cfg = preset(preset_name, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs, lr=lr, lr_mult=lr_mult)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     dls = seedling_dls(data, size=cfg['size'], bs=cfg['bs'], valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, num_workers=num_workers)
     set_seed(seed)
-    loss = LabelSmoothingCrossEntropyFlat() if cfg.get('label_smoothing') else None
+    weight = class_weights(dataset_labels(dls.train_ds), len(dls.vocab)).to(dls.device) if balance == 'weights' else None
+    loss = LabelSmoothingCrossEntropyFlat(weight=weight) if cfg.get('label_smoothing') else (CrossEntropyLossFlat(weight=weight) if weight is not None else None)
     learn = seedling_learner(dls, cfg['arch'], weights=weights, loss_func=loss)
     hist = EpochHistory(); learn.add_cb(hist)
     suggestion = find_lr(learn, out/'lr_find.png') if lr_find else None
@@ -102,9 +120,22 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
         if suggestion is None: raise SeedlingError("lr='valley' needs the learning-rate finder: drop --no_lr_find or give --lr.")
         top = suggestion
     top = float(top)
-    if cfg['freeze_epochs']:
-        learn.stage = 'frozen'; learn.freeze()
+    head_stage = None
+    if head_from_features:  # the head stage from cached features: extract once, train the head, load it
+        t0, learn.stage = time.time(), 'features'; learn.freeze()
+        fd = dls_features(learn, bs=cfg['bs'])
+        hl = fit_head(learn, fd.x[fd.train], fd.y[fd.train], fd.x[fd.valid], fd.y[fd.valid],
+                      epochs=ifnone(head_epochs, HEAD_EPOCHS), balance=balance, seed=seed)
+        names = hl.recorder.metric_names[1:-1]
+        hist.rows += [dict(stage='features', **dict(zip(names, v))) for v in hl.recorder.values]
+        head_stage = dict(epochs=ifnone(head_epochs, HEAD_EPOCHS), wall_time_s=round(time.time()-t0, 1),
+                          n_train=len(hl.dls.train.dataset), n_features=int(fd.x.shape[1]))
+    elif cfg['freeze_epochs']:
+        learn.stage = 'frozen'
+        set_train_bn(learn, not cfg.get('frozen_bn', False))  # frozen batch-norm too: no backward through the body
+        learn.freeze()
         learn.fit_one_cycle(cfg['freeze_epochs'], top, pct_start=0.99)
+        set_train_bn(learn, True)
     learn.stage = 'unfrozen'; learn.unfreeze()
     if cfg['epochs']: learn.fit_one_cycle(cfg['epochs'], slice(top/cfg['lr_mult'], top/2), pct_start=0.3, div=5.)
     learn.stage = None
@@ -114,9 +145,10 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
     learn.remove_cb(hist)
     learn.export(out/'model.pkl')
-    res.update(wall_time_s=round(time.time()-start, 1), lr_find_valley=suggestion, lr=top,
+    res.update(wall_time_s=round(time.time()-start, 1), lr_find_valley=suggestion, lr=top, head_stage=head_stage,
                settings=dict(cfg, preset=preset_name, seed=seed, valid_pct=valid_pct, data=str(train_folder(data or sample_path())),
-                             weights=str(weights)),
+                             weights=str(weights), head_from_features=head_from_features, balance=balance,
+                             head_epochs=ifnone(head_epochs, HEAD_EPOCHS) if head_from_features else None),
                n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **run_info())
     save_json(res, out/'metrics.json')
     return learn

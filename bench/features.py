@@ -1,0 +1,141 @@
+"""Bottleneck-features benchmark: the head stage from cached features against a frozen fastai head stage.
+
+On the full data (seeded stratified 80/20 split, as every benchmark here), tf_efficientnet_lite0 with the packaged
+ImageNet weights at the `fast` preset's size (128 px), CPU:
+
+1. frozen fastai: `seedling_learner` + `fit_one_cycle(E, lr, pct_start=0.99)` with the body frozen (the head stage
+   of `train_classifier`), timed;
+2. from features: a fresh learner, embeddings of all images extracted once into an empty cache, the same fastai
+   head trained on them for the same E epochs (`fit_head`) and loaded into the model, timed; then again with the
+   cache warm; the model (body + loaded head) is scored on the validation images;
+3. balancing, on the cached features: none / class weights / SMOTE / ADASYN, the head trained for `--head_epochs`;
+   validation micro-F1, macro-F1 and the F1 of the minority classes (the three with the fewest training images);
+4. the t-SNE of all embeddings.
+
+Prints the figures and writes bench/results/features.{json,md} and bench/results/features_tsne.png.
+
+    python bench/features.py [--data DIR] [--epochs 5] [--head_epochs 20]
+"""
+import argparse, os, tempfile, time, warnings
+from collections import Counter
+from pathlib import Path
+
+warnings.simplefilter('ignore')
+import matplotlib; matplotlib.use('Agg')
+import numpy as np
+from fastai.vision.all import set_seed
+from seedling_clf.core import full_data_path, preset, run_info, save_json
+from seedling_clf.data import seedling_dls
+from seedling_clf.models import seedling_learner
+from seedling_clf.features import dls_features, fit_head, head_predictions, plot_tsne, HEAD_EPOCHS, HEAD_LR
+from seedling_clf.train import classification_metrics, evaluate
+
+HERE = Path(__file__).parent
+
+
+def minority(m, vocab, counts, n=3):
+    "F1 of the `n` classes with the fewest training images, and their mean."
+    small = sorted(vocab, key=lambda c: (counts[c], c))[:n]
+    per = {c: round(m['per_class_f1'][c], 4) for c in small}
+    return dict(minority_f1=round(float(np.mean(list(per.values()))), 4), minority_classes=per)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--data', default=None, help='dataset root (default: the full data)')
+    p.add_argument('--arch', default='tf_efficientnet_lite0')
+    p.add_argument('--size', type=int, default=None, help="image side (default: the fast preset's)")
+    p.add_argument('--bs', type=int, default=64)
+    p.add_argument('--epochs', type=int, default=5, help='head-stage epochs, the same for both recipes')
+    p.add_argument('--head_epochs', type=int, default=HEAD_EPOCHS, help='head epochs for the balancing comparison')
+    p.add_argument('--out', default=str(HERE/'results'))
+    a = p.parse_args()
+    data = Path(a.data) if a.data else full_data_path()
+    if data is None: print('full data not found (set SEEDLING_DATA): nothing to benchmark'); return
+    cfg = preset('fast', arch=a.arch, size=a.size)
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    dls = seedling_dls(data, size=cfg['size'], bs=a.bs)
+    vocab = list(dls.vocab)
+    print(f"{data}: {len(dls.train_ds)} train / {len(dls.valid_ds)} valid images, {cfg['arch']} at {cfg['size']} px, "
+          f"{a.epochs} head epochs", flush=True)
+    res = dict(data=str(data), arch=cfg['arch'], size=cfg['size'], bs=a.bs, epochs=a.epochs, head_epochs=a.head_epochs,
+               lr_frozen=cfg['lr'], lr_head=HEAD_LR, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **run_info())
+
+    # 1. the frozen fastai head stage
+    set_seed(42); learn = seedling_learner(dls, cfg['arch'])
+    t = time.time()
+    learn.freeze()
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(a.epochs, cfg['lr'], pct_start=0.99)
+    frozen_s = time.time() - t
+    m_frozen = evaluate(learn)
+    print(f"frozen fastai, {a.epochs} epochs: {frozen_s:.1f} s, val micro-F1 {m_frozen['micro_f1']:.4f}", flush=True)
+
+    # 2. the head stage from features: extraction into an empty cache, then the head; again with the cache warm
+    old_cache = os.environ.get('SEEDLING_CACHE')
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ['SEEDLING_CACHE'] = cache
+        set_seed(42); learn2 = seedling_learner(dls, cfg['arch'])
+        t = time.time()
+        fd = dls_features(learn2, bs=a.bs)
+        extract_s = time.time() - t
+        hl = fit_head(learn2, fd.x[fd.train], fd.y[fd.train], fd.x[fd.valid], fd.y[fd.valid], epochs=a.epochs, quiet=True)
+        cold_s = time.time() - t
+        t = time.time()
+        fd = dls_features(learn2, bs=a.bs)
+        fit_head(learn2, fd.x[fd.train], fd.y[fd.train], fd.x[fd.valid], fd.y[fd.valid], epochs=a.epochs, quiet=True)
+        warm_s = time.time() - t
+        if old_cache is None: del os.environ['SEEDLING_CACHE']
+        else: os.environ['SEEDLING_CACHE'] = old_cache
+    m_feat = evaluate(learn2)  # the full model, body + the loaded head, on the validation images
+    agree = float((head_predictions(hl, fd.x[fd.valid]).argmax(1) == learn2.get_preds()[0].argmax(1).numpy()).mean())
+    print(f"from features, {a.epochs} epochs: {cold_s:.1f} s ({extract_s:.1f} s extraction; {warm_s:.1f} s with the cache warm), "
+          f"val micro-F1 {m_feat['micro_f1']:.4f}; speed-up {frozen_s/cold_s:.1f}x", flush=True)
+    counts = Counter(vocab[i] for i in fd.y[fd.train])
+    res['head_stage'] = {
+        'frozen fastai': dict(wall_time_s=round(frozen_s, 1), **m_frozen, **minority(m_frozen, vocab, counts)),
+        'from features': dict(wall_time_s=round(cold_s, 1), extraction_s=round(extract_s, 1), warm_cache_s=round(warm_s, 1),
+                              model_head_agreement=agree, **m_feat, **minority(m_feat, vocab, counts))}
+    res['speedup'] = round(frozen_s/cold_s, 2)
+    res['micro_f1_difference'] = round(m_feat['micro_f1'] - m_frozen['micro_f1'], 4)
+
+    # 3. balancing on the cached features (training side only)
+    res['balancing'] = {}
+    for bal in ['none', 'weights', 'smote', 'adasyn']:
+        t = time.time()
+        hb = fit_head(learn2, fd.x[fd.train], fd.y[fd.train], fd.x[fd.valid], fd.y[fd.valid], epochs=a.head_epochs,
+                      balance=bal, load=False, quiet=True)
+        m = classification_metrics(fd.y[fd.valid], head_predictions(hb, fd.x[fd.valid]).argmax(1), vocab)
+        res['balancing'][bal] = dict(wall_time_s=round(time.time()-t, 1), n_train=len(hb.dls.train.dataset), **m, **minority(m, vocab, counts))
+        print(f"balance {bal:8s}: micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} "
+              f"minority F1 {res['balancing'][bal]['minority_f1']:.4f} ({len(hb.dls.train.dataset)} training rows)", flush=True)
+
+    # 4. t-SNE
+    t = time.time()
+    plot_tsne(fd.x, fd.y, vocab, out/'features_tsne.png', title=f"t-SNE of {cfg['arch']} embeddings, {cfg['size']} px ({len(fd.y)} images)")
+    res['tsne_s'] = round(time.time()-t, 1)
+
+    save_json(res, out/'features.json')
+    hs, small = res['head_stage'], ', '.join(sorted(vocab, key=lambda c: (counts[c], c))[:3])
+    md = ["# Bottleneck-features benchmark\n",
+          f"`{data}` ({res['n_train']} train / {res['n_valid']} validation images, seeded stratified split), {cfg['arch']} with "
+          f"packaged ImageNet weights, {cfg['size']} px, {res['device']}.\n",
+          f"## Head stage, {a.epochs} epochs each\n",
+          "| recipe | wall time (s) | val micro-F1 | val macro-F1 | minority F1 |", "|---|---|---|---|---|"]
+    for k, m in hs.items():
+        md.append(f"| {k} | {m['wall_time_s']:.1f} | {m['micro_f1']:.4f} | {m['macro_f1']:.4f} | {m['minority_f1']:.4f} |")
+    md += ["", f"From features: {hs['from features']['extraction_s']:.1f} s extracting every image once (empty cache), the rest "
+           f"training the head; {hs['from features']['warm_cache_s']:.1f} s with the cache warm. Speed-up **{res['speedup']:.1f}x**, "
+           f"micro-F1 difference {res['micro_f1_difference']:+.4f}. The features row is the full model (body + loaded head) "
+           f"scored on the validation images; it agrees with the feature-space head on {agree:.1%} of them.\n",
+           f"## Balancing the training features ({a.head_epochs} head epochs)\n",
+           f"Minority F1: mean F1 of the three classes with the fewest training images ({small}).\n",
+           "| balance | training rows | val micro-F1 | val macro-F1 | minority F1 | worst class F1 |", "|---|---|---|---|---|---|"]
+    for k, m in res['balancing'].items():
+        worst = min(m['per_class_f1'].items(), key=lambda kv: kv[1])
+        md.append(f"| {k} | {m['n_train']} | {m['micro_f1']:.4f} | {m['macro_f1']:.4f} | {m['minority_f1']:.4f} | {worst[1]:.3f} ({worst[0]}) |")
+    md += ["", "![t-SNE](features_tsne.png)", "", f"Command: `python bench/features.py --epochs {a.epochs} --head_epochs {a.head_epochs}`"]
+    (out/'features.md').write_text('\n'.join(md) + '\n')
+    print('\n'.join(md))
+
+
+if __name__ == '__main__': main()
