@@ -38,11 +38,10 @@ def test_progressive_resizing_cutmix_oversample(tmp_path):
 
 
 def test_bad_training_options(tmp_path):
+    "(The other checks of the options, e.g. --stage_epochs not matching --sizes, are tested in 03_train.)"
     _expect_error('seedling_train', '--out', tmp_path/'o', '--resume', names=['no checkpoint', str(tmp_path/'o'), '--resume'])
     _expect_error('seedling_train', '--out', tmp_path/'o', '--sizes', '64x128', names=['--sizes', '64,128'])
-    _expect_error('seedling_train', '--out', tmp_path/'o', '--sizes', '32,48', '--stage_epochs', '1', names=['--stage_epochs', 'one number per size'])
     _expect_error('seedling_train', '--out', tmp_path/'o', '--mix', 'mixpup', names=['Unknown mix', 'cutmix'])
-    _expect_error('seedling_train', '--out', tmp_path/'o', '--schedule', 'sgdr', '--sizes', '32,48', names=['sgdr', '--sizes'])
     assert not (tmp_path/'o'/'model.pkl').exists()
 
 
