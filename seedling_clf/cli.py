@@ -10,7 +10,7 @@ from fastcore.script import call_parse, store_true, Param
 from .core import *
 
 # %% auto 0
-__all__ = ['run_cli', 'seedling_train', 'seedling_predict', 'seedling_audit']
+__all__ = ['run_cli', 'int_list', 'seedling_train', 'seedling_predict', 'seedling_audit']
 
 # %% ../nbs/05_cli.ipynb
 def _warn_line(message, category, filename, lineno, file=None, line=None): return f"warning: {message}\n"
@@ -24,6 +24,15 @@ def run_cli(f, *args, **kwargs):
     except SeedlingError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+
+# %% ../nbs/05_cli.ipynb
+def int_list(s:str, # comma-separated whole numbers, e.g. '64,128'
+             name:str # the option, for the error message
+            ) -> list|None:
+    "`s` as a list of ints (`None` stays `None`); a `SeedlingError` naming `--name` if it is not one."
+    if s is None: return None
+    try: return [int(o) for o in str(s).split(',') if o.strip()]
+    except ValueError: raise SeedlingError(f"--{name} takes comma-separated whole numbers, e.g. --{name} 64,128; got {s!r}.") from None
 
 # %% ../nbs/05_cli.ipynb
 @call_parse
@@ -42,8 +51,19 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
                    skip_bad:store_true=False, # leave unreadable images out instead of stopping
                    no_lr_find:store_true=False, # skip the learning-rate finder
                    head_from_features:store_true=False, # train the head on cached backbone features (seconds) instead of frozen epochs
-                   balance:str='none', # class balance: none, weights (weighted loss), smote or adasyn (oversampled features; need --head_from_features)
+                   balance:str=None, # class balance: none, weights (weighted loss), oversample (balanced sampler), smote or adasyn (oversampled features; need --head_from_features)
                    head_epochs:int=None, # epochs of the head on features (default 20)
+                   schedule:str=None, # unfrozen stage: one_cycle or sgdr (warm restarts; a snapshot per cycle, exported to OUT/snapshots/)
+                   cycles:int=None, # SGDR: number of cycles (default 3)
+                   cycle_len:int=None, # SGDR: epochs of the first cycle (default 1)
+                   cycle_mult:int=None, # SGDR: each cycle this many times longer than the last (default 2)
+                   mix:str=None, # mix training images: none, mixup or cutmix
+                   mix_alpha:float=None, # strength of --mix (Beta alpha; default 0.4 for mixup, 1 for cutmix)
+                   sizes:str=None, # progressive resizing: comma-separated image sizes, one unfrozen stage each, e.g. 64,128
+                   stage_epochs:str=None, # comma-separated unfrozen epochs for each of --sizes, e.g. 1,1
+                   lr_find_per_stage:store_true=False, # re-run lr_find before each unfrozen stage and use its valley
+                   monitor:str=None, # what picks OUT/models/best.pth: valid_loss (default) or accuracy
+                   resume:store_true=False, # continue the interrupted run in OUT from its checkpoint (same options)
                   ):
     "Train a plant-seedling classifier and write OUT/model.pkl, OUT/metrics.json and plots."
     def _train():
@@ -51,10 +71,17 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
         top = lr if lr in (None, 'valley') else float(lr)
         train_classifier(data, out, preset, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs,
                          lr=top, seed=seed, valid_pct=valid_pct, weights=weights, skip_bad=skip_bad, lr_find=not no_lr_find,
-                         head_from_features=head_from_features, balance=balance, head_epochs=head_epochs)
+                         head_from_features=head_from_features, balance=balance, head_epochs=head_epochs,
+                         schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix, mix_alpha=mix_alpha,
+                         sizes=int_list(sizes, 'sizes'), stage_epochs=int_list(stage_epochs, 'stage_epochs'),
+                         lr_find_per_stage=lr_find_per_stage or None, monitor=monitor, resume=resume)
         m = json.loads((Path(out)/'metrics.json').read_text())
         print(f"validation: micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}"
               f"  ({m['n_valid']} images, {m['wall_time_s']:.0f} s)")
+        if 'snapshot_ensemble' in m:
+            e = m['snapshot_ensemble']
+            print(f"snapshot ensemble ({e['n_snapshots']}): micro-F1 {e['micro_f1']:.4f}  macro-F1 {e['macro_f1']:.4f}; "
+                  f"wrote {Path(out)/'snapshots'}/snapshot_*.pkl")
         print(f"wrote {Path(out)/'model.pkl'}, metrics.json, history.csv and plots")
     run_cli(_train)
 

@@ -155,7 +155,7 @@ def plot_tsne(x:np.ndarray, y, vocab, # embeddings, class indices, class names
     return fig
 
 # %% ../nbs/06_features.ipynb
-BALANCE = ('none', 'weights', 'smote', 'adasyn')
+BALANCE = ('none', 'weights', 'oversample', 'smote', 'adasyn')
 
 def check_balance(balance:str) -> str:
     "`balance` if it is one of `BALANCE`, else a `SeedlingError`."
@@ -169,14 +169,18 @@ def class_weights(y, n_classes:int) -> Tensor:
     return tensor(w).float()
 
 def resample(x:np.ndarray, y, # training embeddings (never validation ones) and their class indices
-             method:str='smote', # 'smote', 'adasyn' (or 'none'/'weights': unchanged)
+             method:str='smote', # 'smote', 'adasyn', 'oversample' (repeats; or 'none'/'weights': unchanged)
              k:int=5, # neighbours, reduced for small classes
              seed:int=42) -> tuple:
-    "`(x, y)` with minority classes oversampled by imbalanced-learn's SMOTE or ADASYN; originals first."
+    "`(x, y)` with minority classes oversampled by imbalanced-learn's SMOTE, ADASYN or `RandomOverSampler`; originals first."
     check_balance(method)
     x, y = np.asarray(x), np.asarray(y)
     counts = Counter(y.tolist())
     if method in ('none', 'weights') or len(set(counts.values())) == 1: return x, y
+    if method == 'oversample':
+        from imblearn.over_sampling import RandomOverSampler
+        xr, yr = RandomOverSampler(random_state=seed).fit_resample(x, y)
+        return xr.astype(x.dtype), yr
     if min(counts.values()) < 2:
         raise SeedlingError(f"--balance {method} needs at least 2 training images of every class; "
                             f"{', '.join(str(c) for c, n in counts.items() if n < 2)} has 1. Fix: use --balance weights, or add images.")
@@ -199,7 +203,7 @@ def fit_head(learn:Learner, # its head (`learn.model[1][2:]`) is copied, trained
              x_train, y_train, # training embeddings and class indices
              x_valid, y_valid, # validation embeddings and class indices (never resampled)
              epochs:int=HEAD_EPOCHS, lr:float=HEAD_LR, bs:int=64, wd:float=None,
-             balance:str='none', # 'none', 'weights', 'smote' or 'adasyn'
+             balance:str='none', # 'none', 'weights', 'oversample', 'smote' or 'adasyn'
              seed:int=42, load:bool=True, # load the trained head into `learn`
              quiet:bool=False # no progress bar or epoch table
             ) -> Learner:

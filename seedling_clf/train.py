@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_train.ipynb 3
 from __future__ import annotations
-import time, warnings
+import time, warnings, json
 import pandas as pd
 from sklearn.metrics import f1_score, accuracy_score
 from fastai.vision.all import *
@@ -14,8 +14,10 @@ from .models import *
 from .features import dls_features, dataset_labels, fit_head, check_balance, class_weights, HEAD_EPOCHS
 
 # %% auto 0
-__all__ = ['classification_metrics', 'evaluate', 'find_lr', 'set_train_bn', 'plot_confusion', 'history', 'EpochHistory',
-           'train_classifier']
+__all__ = ['TRAIN_DEFAULTS', 'MIX_ALPHA', 'SCHEDULES', 'MIXES', 'MONITORS', 'classification_metrics', 'evaluate', 'find_lr',
+           'set_train_bn', 'plot_confusion', 'history', 'skipped_epoch', 'EpochHistory', 'sgdr_epochs',
+           'train_settings', 'train_plan', 'fit_snapshots', 'Snapshots', 'export_snapshots', 'SaveBest', 'Checkpoint',
+           'oversampled_dls', 'train_classifier']
 
 # %% ../nbs/03_train.ipynb
 def classification_metrics(targs, # true class indices
@@ -71,14 +73,174 @@ def history(learn:Learner) -> pd.DataFrame:
     return pd.DataFrame(learn.recorder.values, columns=learn.recorder.metric_names[1:len(learn.recorder.values[0])+1])
 
 # %% ../nbs/03_train.ipynb
+def skipped_epoch(learn:Learner) -> bool:
+    "Whether the current epoch is one that a resumed `fit(start_epoch=k)` skips (fastai's `SkipToEpoch`)."
+    return any(isinstance(c, SkipToEpoch) and learn.epoch < c._skip_to for c in learn.cbs)
+
 class EpochHistory(Callback):
-    "Keeps every epoch's recorded values across successive `fit` calls, with the stage's name."
+    "Keeps every epoch's recorded values across successive `fit` calls, with the stage's name and image size."
     order = Recorder.order + 1
     def __init__(self): self.rows = []
     def after_epoch(self):
         if not getattr(self.learn, 'stage', None): return  # lr_find and get_preds fire epoch events too
+        if skipped_epoch(self.learn): return  # a resumed run's already-trained epochs
         names = self.recorder.metric_names[1:-1]
-        self.rows.append(dict(stage=getattr(self.learn, 'stage', ''), **dict(zip(names, self.recorder.log[1:-1]))))
+        self.rows.append(dict(stage=self.learn.stage, size=getattr(self.learn, 'stage_size', None),
+                              **dict(zip(names, self.recorder.log[1:-1]))))
+    def after_fit(self):  # a resumed fit records an empty row per skipped epoch: drop them (plot_loss needs full rows)
+        self.recorder.values = [v for v in self.recorder.values if len(v)]
+
+# %% ../nbs/03_train.ipynb
+TRAIN_DEFAULTS = dict(schedule='one_cycle', cycles=3, cycle_len=1, cycle_mult=2, mix='none', mix_alpha=None,
+                      sizes=None, stage_epochs=None, lr_find_per_stage=False, balance='none', monitor='valid_loss')
+MIX_ALPHA = dict(mixup=0.4, cutmix=1.)  # fastai's defaults, when `mix_alpha` is not given
+SCHEDULES, MIXES, MONITORS = ('one_cycle', 'sgdr'), ('none', 'mixup', 'cutmix'), ('valid_loss', 'accuracy')
+
+def sgdr_epochs(cycles:int, # number of cycles
+                cycle_len:int, # epochs of the first cycle
+                cycle_mult:int=2 # each cycle is this many times longer than the previous one
+               ) -> list:
+    "The epoch (counted from 1) at which each SGDR cycle ends."
+    return np.cumsum([cycle_len * cycle_mult**i for i in range(cycles)]).tolist()
+
+# %% ../nbs/03_train.ipynb
+def _choice(name, v, choices):
+    if v not in choices: raise SeedlingError(f"Unknown {name} {v!r}: choose one of {', '.join(choices)} (--{name}).")
+
+def _ints(name, v, lo):
+    v = [v] if isinstance(v, (int, np.integer)) else v
+    if not all(isinstance(o, (int, np.integer)) and o >= lo for o in v):
+        raise SeedlingError(f"--{name} must be whole numbers >= {lo}, got {v!r}.")
+
+def train_settings(preset_name:str='fast', # a key of `PRESETS`
+                   **overrides # settings given explicitly (those `None` are ignored)
+                  ) -> dict:
+    "The preset's settings, `TRAIN_DEFAULTS` for what it lacks, `overrides` applied; checked, and `sizes`, `stage_epochs`, `epochs` made consistent."
+    given = {k:v for k,v in overrides.items() if v is not None}
+    cfg = {**TRAIN_DEFAULTS, **preset(preset_name), **given}
+    if 'sizes' not in given and 'size' in given: cfg['sizes'] = None  # an explicit size beats the preset's resizing...
+    if 'stage_epochs' not in given and ('epochs' in given or cfg['sizes'] is None): cfg['stage_epochs'] = None  # ...and its epochs per size
+    _choice('schedule', cfg['schedule'], SCHEDULES); _choice('mix', cfg['mix'], MIXES); _choice('monitor', cfg['monitor'], MONITORS)
+    check_balance(cfg['balance'])
+    if cfg['mix_alpha'] is None: cfg['mix_alpha'] = MIX_ALPHA.get(cfg['mix'])
+    if cfg['mix'] != 'none' and not cfg['mix_alpha'] > 0: raise SeedlingError(f"--mix_alpha must be > 0, got {cfg['mix_alpha']}.")
+    sizes = list(cfg['sizes'] or [cfg['size']]); _ints('sizes', sizes, 8)
+    if not sizes: raise SeedlingError("--sizes needs at least one size, e.g. --sizes 64,128.")
+    _ints('cycles', cfg['cycles'], 1); _ints('cycle_len', cfg['cycle_len'], 1); _ints('cycle_mult', cfg['cycle_mult'], 1)
+    _ints('epochs', cfg['epochs'], 0); _ints('freeze_epochs', cfg['freeze_epochs'], 0)
+    if cfg['stage_epochs'] is None:  # spread the unfrozen epochs over the sizes, the larger sizes getting any extra
+        base, extra = divmod(cfg['epochs'], len(sizes))
+        stage_epochs = [base]*(len(sizes)-extra) + [base+1]*extra
+    else:
+        stage_epochs = list(cfg['stage_epochs']); _ints('stage_epochs', stage_epochs, 0)
+        if len(stage_epochs) != len(sizes):
+            raise SeedlingError(f"--stage_epochs needs one number per size: {len(sizes)} sizes {sizes} but {len(stage_epochs)} epochs {stage_epochs}.")
+    if cfg['schedule'] == 'sgdr':
+        if len(sizes) > 1: raise SeedlingError(f"schedule='sgdr' trains one size: drop --sizes {sizes} or use --schedule one_cycle.")
+        stage_epochs = [sgdr_epochs(cfg['cycles'], cfg['cycle_len'], cfg['cycle_mult'])[-1]]  # implied by the cycles
+    return dict(cfg, sizes=sizes, stage_epochs=stage_epochs, size=sizes[-1], epochs=sum(stage_epochs))
+
+def train_plan(cfg:dict, # from `train_settings`
+               head_from_features:bool=False # the head is trained on features (no frozen stage)
+              ) -> list:
+    "The stages to train, in order: name, image size, epochs (stages of 0 epochs left out)."
+    sizes = cfg['sizes']
+    stages = [] if head_from_features else [dict(stage='frozen', size=sizes[0], epochs=cfg['freeze_epochs'])]
+    names = ['unfrozen'] if len(sizes) == 1 else [f'unfrozen_{s}' for s in sizes]
+    stages += [dict(stage=n, size=s, epochs=e) for n, s, e in zip(names, sizes, cfg['stage_epochs'])]
+    return [s for s in stages if s['epochs']]
+
+# %% ../nbs/03_train.ipynb
+def fit_snapshots(learn:Learner, cycles:int, cycle_len:int, # SGDR's cycles
+                  lr_max, # learning rate (or slice, for discriminative rates) at each restart
+                  cycle_mult:int=2, # cycle length multiplier
+                  cbs=None, # callbacks for this fit only
+                  start_epoch:int=0 # resume from this epoch
+                 ):
+    "fastai's `fit_sgdr`, also for `cycle_mult=1`."
+    if cycle_mult > 1: return learn.fit_sgdr(cycles, cycle_len, lr_max, cycle_mult=cycle_mult, cbs=cbs, start_epoch=start_epoch)
+    if learn.opt is None: learn.create_opt()
+    learn.opt.set_hyper('lr', lr_max)
+    lrs = np.array([h['lr'] for h in learn.opt.hypers])
+    sched = combine_scheds([1/cycles]*cycles, [SchedCos(lrs, 0) for _ in range(cycles)])
+    learn.fit(cycles*cycle_len, cbs=ParamScheduler({'lr': sched})+L(cbs), start_epoch=start_epoch)
+
+class Snapshots(Callback):
+    "Keeps the weights at the end of each SGDR cycle: in `states` and as `models/snapshot_{i}.pth`."
+    order = Recorder.order + 1
+    def __init__(self, ends:list): self.ends, self.states = list(ends), []
+    def after_epoch(self):
+        if skipped_epoch(self.learn) or self.epoch+1 not in self.ends: return
+        self.states.append({k: v.detach().cpu().clone() for k, v in self.learn.model.state_dict().items()})
+        self.learn.save(f'snapshot_{self.ends.index(self.epoch+1)}', with_opt=False)
+
+# %% ../nbs/03_train.ipynb
+def export_snapshots(learn:Learner, out:Path, # the run's folder: reads `models/snapshot_*.pth`, writes `snapshots/*.pkl`
+                     n:int # number of snapshots
+                    ) -> dict:
+    "Export each snapshot as `out/snapshots/snapshot_{i}.pkl`; metrics of each and of their mean probabilities (validation set)."
+    final = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
+    probs, each = [], []
+    (out/'snapshots').mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        learn.load(f'snapshot_{i}', with_opt=False)
+        learn.export(out/'snapshots'/f'snapshot_{i}.pkl')
+        p, targs = learn.get_preds(dl=learn.dls.valid)
+        probs.append(p); each.append(dict(file=f'snapshots/snapshot_{i}.pkl', **classification_metrics(targs, p.argmax(1), learn.dls.vocab)))
+    learn.model.load_state_dict(final)
+    ens = classification_metrics(targs, torch.stack(probs).mean(0).argmax(1), learn.dls.vocab)
+    return dict(snapshot_ensemble=dict(n_snapshots=n, **ens),
+                snapshots=[dict(file=o['file'], micro_f1=o['micro_f1'], macro_f1=o['macro_f1']) for o in each])
+
+# %% ../nbs/03_train.ipynb
+class SaveBest(SaveModelCallback):
+    "`SaveModelCallback` over all of a run's fits; no reload at the end; records where the best was."
+    def __init__(self, monitor:str='valid_loss', fname:str='best'):
+        super().__init__(monitor=monitor, fname=fname, reset_on_fit=False)
+        self.where = None
+    def after_epoch(self):
+        if skipped_epoch(self.learn): return
+        super().after_epoch()
+        if self.new_best: self.where = dict(stage=self.learn.stage, epoch=self.epoch, **{self.monitor: float(self.best)})
+    def after_fit(self): pass
+
+class Checkpoint(Callback):
+    "After every epoch: `learn.save('checkpoint', with_opt=True)` and `fname` (JSON) with `state`, the epochs done and the history."
+    order = SaveModelCallback.order + 1
+    def __init__(self, fname:Path, state:dict, hist:EpochHistory, best:SaveBest=None): store_attr()
+    def after_epoch(self):
+        if skipped_epoch(self.learn): return
+        self.learn.save('checkpoint', with_opt=True)
+        best = dict(best=self.best.best, best_where=self.best.where) if self.best else {}
+        save_json(dict(self.state, epochs_done=self.epoch+1, history=self.hist.rows, **best), self.fname)
+
+# %% ../nbs/03_train.ipynb
+def oversampled_dls(dls:DataLoaders) -> DataLoaders:
+    "`dls` with a training `WeightedDL` drawing every class equally often; the same validation `DataLoader`."
+    y = dataset_labels(dls.train_ds)
+    wgts = 1. / np.bincount(y)[y]
+    return DataLoaders(dls.train.new(cls=WeightedDL, wgts=wgts), dls.valid, path=dls.path, device=dls.device)
+
+# %% ../nbs/03_train.ipynb
+_RESUME_KEYS = ('arch', 'bs', 'lr_mult', 'schedule', 'cycles', 'cycle_len', 'cycle_mult', 'mix', 'mix_alpha', 'balance',
+                'label_smoothing', 'frozen_bn', 'seed', 'valid_pct', 'data', 'weights', 'head_from_features')
+
+def _clear_run(out:Path):
+    "Remove a previous run's checkpoint and snapshots from `out`."
+    for f in [out/'checkpoint.json', out/'models'/'checkpoint.pth', *(out/'models').glob('snapshot_*.pth'), *(out/'snapshots').glob('*.pkl')]:
+        if f.exists(): f.unlink()
+
+def _read_checkpoint(out:Path, plan:list, keys:dict) -> dict:
+    "`out`'s checkpoint, checked against this run's plan and settings."
+    f = out/'checkpoint.json'
+    if not f.exists() or not (out/'models'/'checkpoint.pth').exists():
+        raise SeedlingError(f"resume=True (--resume) but {out} has no checkpoint (checkpoint.json and models/checkpoint.pth): "
+                            "it is written after each epoch and removed when a run finishes. Run without --resume to start afresh.")
+    ck = json.loads(f.read_text())
+    diff = [k for k in keys if ck['settings'].get(k) != keys[k]] + (['stages'] if ck['plan'] != plan else [])
+    if diff: raise SeedlingError(f"The checkpoint in {out} was written with other settings ({', '.join(diff)}): "
+                                 "resume with the same options as the interrupted run, or run without --resume.")
+    return ck
 
 # %% ../nbs/03_train.ipynb
 def train_classifier(data:Path=None, # dataset root or folder of class folders; default: the bundled sample
@@ -86,7 +248,7 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
                      preset_name:str='fast', # a key of `PRESETS`
                      arch:str=None, # timm architecture
                      size:int=None, # image side in pixels
-                     epochs:int=None, # unfrozen epochs
+                     epochs:int=None, # unfrozen epochs (spread over `sizes`; implied by the cycles with SGDR)
                      freeze_epochs:int=None, # head-only epochs
                      bs:int=None, # batch size
                      lr:float|str=None, # top learning rate, or 'valley' for lr_find's suggestion
@@ -97,58 +259,111 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
                      lr_find:bool=True, # run the learning-rate finder (and save its plot)
                      num_workers:int=None, # data-loader processes
                      head_from_features:bool=False, # train the head on cached backbone features instead of a frozen fastai stage
-                     balance:str='none', # 'none', 'weights' (weighted loss), 'smote' or 'adasyn' (oversampled features; need head_from_features)
+                     balance:str=None, # 'none', 'weights' (weighted loss), 'oversample' (balanced sampler), 'smote' or 'adasyn' (oversampled features; need head_from_features)
                      head_epochs:int=None, # epochs of the head on features (default `HEAD_EPOCHS`)
+                     schedule:str=None, # unfrozen stage: 'one_cycle' or 'sgdr' (warm restarts, snapshot ensemble)
+                     cycles:int=None, cycle_len:int=None, cycle_mult:int=None, # SGDR: cycles, epochs of the first, growth factor
+                     mix:str=None, # 'none', 'mixup' or 'cutmix'
+                     mix_alpha:float=None, # the Beta distribution's alpha for `mix`
+                     sizes:list=None, # progressive resizing: one unfrozen stage per image size, e.g. [64, 128]
+                     stage_epochs:list=None, # unfrozen epochs at each of `sizes`
+                     lr_find_per_stage:bool=None, # re-run lr_find before each unfrozen stage and use its valley
+                     monitor:str=None, # what picks `models/best.pth`: 'valid_loss' or 'accuracy'
+                     resume:bool=False, # continue the interrupted run in `out` from its checkpoint
+                     cbs:list=None, # extra fastai callbacks for every fit
                     ) -> Learner:
-    "Train a seedling classifier with fastai's head-then-unfreeze recipe; write model, metrics and plots to `out`."
+    "Train a seedling classifier with fastai's head-then-unfreeze recipe and the chosen options; write model, metrics and plots to `out`."
     start = time.time()
-    check_balance(balance)
+    cfg = train_settings(preset_name, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs, lr=lr, lr_mult=lr_mult,
+                         balance=balance, schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix,
+                         mix_alpha=mix_alpha, sizes=sizes, stage_epochs=stage_epochs, lr_find_per_stage=lr_find_per_stage, monitor=monitor)
+    balance = cfg['balance']
     if balance in ('smote', 'adasyn') and not head_from_features:
         raise SeedlingError(f"balance={balance!r} oversamples backbone features, so it needs head_from_features "
-                            "(--head_from_features), or use balance='weights' (--balance weights).")
-    cfg = preset(preset_name, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs, lr=lr, lr_mult=lr_mult)
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    dls = seedling_dls(data, size=cfg['size'], bs=cfg['bs'], valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, num_workers=num_workers)
+                            "(--head_from_features), or use balance='weights' or 'oversample' (--balance weights).")
+    plan = train_plan(cfg, head_from_features)
+    settings = dict(cfg, preset=preset_name, seed=seed, valid_pct=valid_pct, data=str(train_folder(data or sample_path())),
+                    weights=str(weights), head_from_features=head_from_features,
+                    head_epochs=ifnone(head_epochs, HEAD_EPOCHS) if head_from_features else None)
+    out = Path(out)
+    ck = _read_checkpoint(out, plan, {k: settings[k] for k in _RESUME_KEYS}) if resume else None
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume: _clear_run(out)
+
+    def make_dls(s):  # the same seeded split at every size
+        d = seedling_dls(data, size=s, bs=cfg['bs'], valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, num_workers=num_workers)
+        return oversampled_dls(d) if balance == 'oversample' else d
+    cur_size = plan[0]['size'] if plan else cfg['sizes'][0]
+    dls = make_dls(cur_size)
     set_seed(seed)
     weight = class_weights(dataset_labels(dls.train_ds), len(dls.vocab)).to(dls.device) if balance == 'weights' else None
     loss = LabelSmoothingCrossEntropyFlat(weight=weight) if cfg.get('label_smoothing') else (CrossEntropyLossFlat(weight=weight) if weight is not None else None)
     learn = seedling_learner(dls, cfg['arch'], weights=weights, loss_func=loss)
+    learn.path, learn.model_dir = out, 'models'  # models/best.pth, checkpoint.pth, snapshot_*.pth (and lr_find's temporary file)
     hist = EpochHistory(); learn.add_cb(hist)
-    suggestion = find_lr(learn, out/'lr_find.png') if lr_find else None
-    top = cfg['lr']
-    if top == 'valley':
-        if suggestion is None: raise SeedlingError("lr='valley' needs the learning-rate finder: drop --no_lr_find or give --lr.")
-        top = suggestion
-    top = float(top)
-    head_stage = None
-    if head_from_features:  # the head stage from cached features: extract once, train the head, load it
-        t0, learn.stage = time.time(), 'features'; learn.freeze()
-        fd = dls_features(learn, bs=cfg['bs'])
-        hl = fit_head(learn, fd.x[fd.train], fd.y[fd.train], fd.x[fd.valid], fd.y[fd.valid],
-                      epochs=ifnone(head_epochs, HEAD_EPOCHS), balance=balance, seed=seed)
-        names = hl.recorder.metric_names[1:-1]
-        hist.rows += [dict(stage='features', **dict(zip(names, v))) for v in hl.recorder.values]
-        head_stage = dict(epochs=ifnone(head_epochs, HEAD_EPOCHS), wall_time_s=round(time.time()-t0, 1),
-                          n_train=len(hl.dls.train.dataset), n_features=int(fd.x.shape[1]))
-    elif cfg['freeze_epochs']:
-        learn.stage = 'frozen'
-        set_train_bn(learn, not cfg.get('frozen_bn', False))  # frozen batch-norm too: no backward through the body
-        learn.freeze()
-        learn.fit_one_cycle(cfg['freeze_epochs'], top, pct_start=0.99)
-        set_train_bn(learn, True)
-    learn.stage = 'unfrozen'; learn.unfreeze()
-    if cfg['epochs']: learn.fit_one_cycle(cfg['epochs'], slice(top/cfg['lr_mult'], top/2), pct_start=0.3, div=5.)
-    learn.stage = None
-    res = evaluate(learn)
-    plot_confusion(learn, out/'confusion_matrix.png')
-    learn.recorder.plot_loss(); plt.savefig(out/'losses.png', dpi=100); plt.close()
-    pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
+    if ck: suggestion, top, head_stage, hist.rows = ck['lr_find_valley'], ck['lr'], ck['head_stage'], ck['history']
+    else:
+        suggestion = find_lr(learn, out/'lr_find.png') if lr_find else None
+        top = cfg['lr']
+        if top == 'valley':
+            if suggestion is None: raise SeedlingError("lr='valley' needs the learning-rate finder: drop --no_lr_find or give --lr.")
+            top = suggestion
+        top = float(top)
+        head_stage = None
+        if head_from_features:  # the head stage from cached features: extract once, train the head, load it
+            t0, learn.stage = time.time(), 'features'; learn.freeze()
+            fd = dls_features(learn, bs=cfg['bs'])
+            hl = fit_head(learn, fd.x[fd.train], fd.y[fd.train], fd.x[fd.valid], fd.y[fd.valid],
+                          epochs=ifnone(head_epochs, HEAD_EPOCHS), balance=balance, seed=seed)
+            names = hl.recorder.metric_names[1:-1]
+            hist.rows += [dict(stage='features', size=cur_size, **dict(zip(names, v))) for v in hl.recorder.values]
+            head_stage = dict(epochs=ifnone(head_epochs, HEAD_EPOCHS), wall_time_s=round(time.time()-t0, 1),
+                              n_train=len(hl.dls.train.dataset), n_features=int(fd.x.shape[1]))
+            learn.stage = None
+
+    best = SaveBest(cfg['monitor'])
+    state = dict(plan=plan, settings={k: settings[k] for k in _RESUME_KEYS}, lr=top, lr_find_valley=suggestion,
+                 head_stage=head_stage, stage_lrs=dict(ck['stage_lrs']) if ck else {})
+    if ck: best.best, best.where = ck.get('best'), ck.get('best_where')
+    fit_cbs = [dict(mixup=MixUp, cutmix=CutMix)[cfg['mix']](cfg['mix_alpha'])] if cfg['mix'] != 'none' else []
+    fit_cbs += [best, Checkpoint(out/'checkpoint.json', state, hist, best), *L(cbs)]
+    first, done0, loaded = (ck['stage_index'], ck['epochs_done'], False) if ck else (0, 0, True)
+    snaps = Snapshots(sgdr_epochs(cfg['cycles'], cfg['cycle_len'], cfg['cycle_mult'])) if cfg['schedule'] == 'sgdr' else None
+    for i, st in enumerate(plan):
+        done = done0 if i == first else 0
+        if i < first or done >= st['epochs']: continue
+        if st['size'] != cur_size: cur_size, learn.dls = st['size'], make_dls(st['size'])  # same weights, new size
+        frozen = st['stage'] == 'frozen'
+        if not loaded and done == 0: learn.load('checkpoint', with_opt=True); loaded = True  # the next stage starts afresh...
+        if frozen: set_train_bn(learn, not cfg.get('frozen_bn', False)); learn.freeze()  # frozen batch-norm: no backward through the body
+        else: learn.unfreeze()
+        if not loaded: learn.load('checkpoint', with_opt=True); loaded = True  # ...an interrupted one with its optimizer state
+        stage_lr = state['stage_lrs'].get(st['stage'])
+        if stage_lr is None:
+            stage_lr = find_lr(learn, out/f"lr_find_{st['stage']}.png") if cfg['lr_find_per_stage'] and not frozen else top
+            state['stage_lrs'][st['stage']] = stage_lr
+        learn.stage, learn.stage_size = st['stage'], st['size']
+        state.update(stage_index=i, stage=st['stage'], size=st['size'], epochs=st['epochs'])
+        if frozen: learn.fit_one_cycle(st['epochs'], stage_lr, pct_start=0.99, cbs=fit_cbs, start_epoch=done)
+        elif snaps: fit_snapshots(learn, cfg['cycles'], cfg['cycle_len'], slice(stage_lr/cfg['lr_mult'], stage_lr/2),
+                                  cfg['cycle_mult'], cbs=fit_cbs+[snaps], start_epoch=done)
+        else: learn.fit_one_cycle(st['epochs'], slice(stage_lr/cfg['lr_mult'], stage_lr/2), pct_start=0.3, div=5., cbs=fit_cbs, start_epoch=done)
+        if frozen: set_train_bn(learn, True)
+        learn.stage = None  # so that the next stage's lr_find is not recorded as this stage's epochs
+    if not loaded: learn.load('checkpoint', with_opt=True)  # interrupted after its last epoch: only the outputs are left to write
+    learn.unfreeze(); learn.stage = None
     learn.remove_cb(hist)
+    res = evaluate(learn)
+    if snaps: res.update(export_snapshots(learn, out, len(snaps.ends)))
+    plot_confusion(learn, out/'confusion_matrix.png')
+    if learn.recorder.values: learn.recorder.plot_loss(); plt.savefig(out/'losses.png', dpi=100); plt.close()
+    pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
     learn.export(out/'model.pkl')
     res.update(wall_time_s=round(time.time()-start, 1), lr_find_valley=suggestion, lr=top, head_stage=head_stage,
-               settings=dict(cfg, preset=preset_name, seed=seed, valid_pct=valid_pct, data=str(train_folder(data or sample_path())),
-                             weights=str(weights), head_from_features=head_from_features, balance=balance,
-                             head_epochs=ifnone(head_epochs, HEAD_EPOCHS) if head_from_features else None),
-               n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **run_info())
+               stages=[dict(st, lr=state['stage_lrs'].get(st['stage'])) for st in plan], best_epoch=best.where,
+               resumed_from=dict(stage=ck['stage'], epochs_done=ck['epochs_done']) if ck else None,
+               settings=dict(settings, resume=resume), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **run_info())
     save_json(res, out/'metrics.json')
+    for f in [out/'checkpoint.json', out/'models'/'checkpoint.pth']:
+        if f.exists(): f.unlink()
     return learn

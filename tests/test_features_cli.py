@@ -26,7 +26,7 @@ def test_train_balance_weights_without_features(tmp_path):
 
 
 def test_balance_errors(tmp_path):
-    for args, names in [(['--balance', 'smote'], '--head_from_features'), (['--balance', 'oversample'], 'Unknown balance')]:
+    for args, names in [(['--balance', 'smote'], '--head_from_features'), (['--balance', 'undersample'], 'Unknown balance')]:
         res = run('seedling_train', '--out', tmp_path/'run', '--size', 32, *args, check=False)
         assert res.returncode == 2 and names in res.stderr and 'Traceback' not in res.stderr, res.stderr
         assert not (tmp_path/'run'/'model.pkl').exists()
