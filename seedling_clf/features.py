@@ -186,11 +186,20 @@ def resample(x:np.ndarray, y, # training embeddings (never validation ones) and 
                             f"{', '.join(str(c) for c, n in counts.items() if n < 2)} has 1. Fix: use --balance weights, or add images.")
     from imblearn.over_sampling import SMOTE, ADASYN  # imported here: it takes seconds
     k = min(k, min(counts.values()) - 1)
-    sampler = SMOTE(k_neighbors=k, random_state=seed) if method == 'smote' else ADASYN(n_neighbors=k, random_state=seed)
-    try: xr, yr = sampler.fit_resample(x, y)
-    except (RuntimeError, ValueError) as e:
-        raise SeedlingError(f"ADASYN cannot balance these training features ({e}). Fix: use --balance smote or weights.")
-    return xr.astype(x.dtype), yr
+    if method == 'smote':
+        xr, yr = SMOTE(k_neighbors=k, random_state=seed).fit_resample(x, y)
+        return xr.astype(x.dtype), yr
+    top, xs, ys, smoted = max(counts.values()), [x], [y], []
+    for c, n in sorted(counts.items()):  # ADASYN one class at a time, SMOTE where it generates nothing
+        if n == top: continue
+        try: xr, yr = ADASYN(sampling_strategy={c: top}, n_neighbors=k, random_state=seed).fit_resample(x, y)
+        except (RuntimeError, ValueError):
+            xr, yr = SMOTE(sampling_strategy={c: top}, k_neighbors=k, random_state=seed).fit_resample(x, y)
+            smoted.append(c)
+        xs.append(xr[len(x):]); ys.append(yr[len(y):])
+    if smoted: warnings.warn(f"ADASYN generates no samples for class index(es) {', '.join(map(str, smoted))} "
+                             "(its per-image counts round to zero, or no neighbour is of another class); SMOTE filled them.")
+    return np.concatenate(xs).astype(x.dtype), np.concatenate(ys)
 
 # %% ../nbs/06_features.ipynb
 HEAD_EPOCHS, HEAD_LR = 20, 1e-2
