@@ -6,10 +6,11 @@ On the seed-42 stratified 20% validation split of the full data (rebuilt with `l
 Then predicts the test folder with the best configuration, writes the submission and validates it with
 `check_submission`. Writes bench/results/evaluate.{json,md} and bench/results/submission.csv.
 
-The two models are written by `python bench/foundation.py` (seedling_clf's `fast` preset and stock fastai,
-both on the same split).
+Default models: `bench/runs/foundation_ours/model.pkl` (`python bench/foundation.py`: the `fast` preset, 128 px)
+and `bench/runs/ablation/progressive/model.pkl` (`python bench/ablation.py`: a short progressive-resizing run,
+64 then 96 px), both trained on the same split; any two exported models can be given.
 
-    python bench/evaluate.py [--data DIR] [--ours MODEL] [--stock MODEL] [--n_tta 8]
+    python bench/evaluate.py [--data DIR] [--first MODEL] [--second MODEL] [--n_tta 8]
 """
 import argparse, json, time, warnings
 from pathlib import Path
@@ -41,37 +42,37 @@ def score(name, learners, files, targs, vocab, **kw):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--data', default=None, help='dataset root (train/, test/); default: the full data')
-    p.add_argument('--ours', default=str(HERE/'runs'/'foundation_ours'/'model.pkl'), help='first model (seedling_clf fast preset)')
-    p.add_argument('--stock', default=str(HERE/'runs'/'foundation_stock'/'model.pkl'), help='second model (stock fastai)')
+    p.add_argument('--first', default=str(HERE/'runs'/'foundation_ours'/'model.pkl'), help='first model')
+    p.add_argument('--second', default=str(HERE/'runs'/'ablation'/'progressive'/'model.pkl'), help='second model')
     p.add_argument('--n_tta', type=int, default=8, help='augmented passes for TTA')
     p.add_argument('--bs', type=int, default=64)
     p.add_argument('--out', default=str(HERE/'results'), help='where evaluate.json/.md and submission.csv go')
     a = p.parse_args()
     data = Path(a.data) if a.data else full_data_path()
     if data is None: print('full data not found (set SEEDLING_DATA): nothing to benchmark'); return
-    for m in (a.ours, a.stock):
+    for m in (a.first, a.second):
         if not Path(m).exists(): raise SystemExit(f"{m} not found: train the models first (python bench/foundation.py).")
     files = labelled_images(data)
     _, va = stratified_splitter(0.2, 42)(files)
     files = files[va]
-    models = {'ours': load_model(a.ours), 'stock': load_model(a.stock)}
-    vocab = list(models['ours'].dls.vocab)
+    n1, n2 = Path(a.first).parent.name, Path(a.second).parent.name
+    if n1 == n2: n1, n2 = n1 + ' (1)', n2 + ' (2)'
+    models = {n1: load_model(a.first), n2: load_model(a.second)}
+    vocab = list(models[n1].dls.vocab)
     targs = [vocab.index(parent_label(f)) for f in files]
     print(f"{len(files)} validation images (seed-42 stratified 20% of {data}); TTA: {a.n_tta} passes", flush=True)
     for l in models.values(): ensemble_probs([l], files[:a.bs], bs=a.bs)  # warm-up, so the first timing is not penalized
     tta = dict(tta=True, n_tta=a.n_tta, bs=a.bs)
-    rows = {'ours (fast preset)': score('ours', [models['ours']], files, targs, vocab, bs=a.bs),
-            'ours + TTA': score('ours + TTA', [models['ours']], files, targs, vocab, **tta),
-            'stock fastai': score('stock', [models['stock']], files, targs, vocab, bs=a.bs),
-            'stock fastai + TTA': score('stock + TTA', [models['stock']], files, targs, vocab, **tta),
-            'ensemble ours+stock (mean)': score('ensemble (mean)', list(models.values()), files, targs, vocab, bs=a.bs),
-            'ensemble ours+stock (mean) + TTA': score('ensemble (mean) + TTA', list(models.values()), files, targs, vocab, **tta)}
+    rows, members = {}, {n1: [models[n1]], n2: [models[n2]], f'ensemble {n1} + {n2} (mean)': list(models.values())}
+    for name, ls in members.items():
+        rows[name] = score(name, ls, files, targs, vocab, bs=a.bs)
+        rows[name + ' + TTA'] = score(name + ' + TTA', ls, files, targs, vocab, **tta)
     best = max(rows, key=lambda k: rows[k]['micro_f1'])
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     sub = dict(config=best)
     test = data/'test'
     if test.is_dir():
-        learners = [models['ours']] if best.startswith('ours') else [models['stock']] if best.startswith('stock') else list(models.values())
+        learners = members[best.removesuffix(' + TTA')]
         start = time.time()
         df = predict_folder(learners, test, bs=a.bs, tta=rows[best]['tta'], n_tta=a.n_tta)
         csv = write_submission(df, out/'submission.csv')
@@ -81,12 +82,11 @@ def main():
         del sub['species']
         print(f"submission ({best}): {csv}, {len(df)} rows, check: {'passed' if sub['valid'] else sub['problem']}", flush=True)
     else: sub.update(valid=None, problem=f"no test folder {test}")
-    res = dict(data=str(data), n_valid=len(files), n_tta=a.n_tta, models=dict(ours=a.ours, stock=a.stock), runs=rows,
+    res = dict(data=str(data), n_valid=len(files), n_tta=a.n_tta, models={n1: a.first, n2: a.second}, runs=rows,
                submission=sub, **run_info())
     save_json(res, out/'evaluate.json')
     md = ["# Evaluation benchmark: TTA and ensembles\n",
-          f"Validation: the seed-42 stratified 20% split of `{data}` ({len(files)} images). Models: `{a.ours}` (seedling_clf "
-          f"`fast` preset) and `{a.stock}` (stock fastai `fine_tune`). TTA: {a.n_tta} passes of a random dihedral "
+          f"Validation: the seed-42 stratified 20% split of `{data}` ({len(files)} images). Models: `{a.first}` and `{a.second}`. TTA: {a.n_tta} passes of a random dihedral "
           f"flip/quarter turn + (half the time) a free rotation, probabilities averaged. Throughput: prediction only "
           f"(model loaded), batch size {a.bs}, {res['device']}.\n",
           "| configuration | val micro-F1 | val macro-F1 | images/s |", "|---|---|---|---|"]
