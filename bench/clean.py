@@ -163,7 +163,7 @@ def main():
     md += ["", f"Flagged per given label ({flag_with} body): " + ', '.join(f"{k} {v}" for k, v in res_counts[flag_with]['per_class'].items()),
            "", f"Top {a.top} suspects ({flag_with} body): `clean_suspects.png`; all flagged training images: `clean_suspects.csv`.", "",
            "Validation scores of the same recipe trained with the flagged images excluded or not:", "",
-           "| recipe | training images | val micro-F1 | val macro-F1 |", "|---|---|---|---|"]
+           "| recipe | training side | images | val micro-F1 | val macro-F1 |", "|---|---|---|---|---|"]
     for k, m in runs.items(): md.append(f"| {k} | {m['n_train']} | {m['micro_f1']:.4f} | {m['macro_f1']:.4f} |")
     md += ["", *(f"- {k}: {v}" for k, v in res['recipes'].items() if k in recipes), "",
            "Command: `python bench/clean.py`"]
