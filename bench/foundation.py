@@ -1,7 +1,8 @@
 """Foundation benchmark: the default `fast` preset against stock fastai on the full plant-seedlings data.
 
-Both train tf_efficientnet_lite0 with the same packaged ImageNet weights at 128 px on the CPU, on the same
-seeded stratified 80/20 split, for the same epochs (1 frozen + the preset's unfrozen epochs). Stock fastai
+Both train tf_efficientnet_lite0 with the same packaged ImageNet weights on the CPU, on the same seeded
+stratified 80/20 split, for the same epochs (1 frozen + the preset's unfrozen epochs), ending at 128 px (the
+preset's first stages run at 96 px: progressive resizing). Stock fastai
 is `vision_learner` + `aug_transforms()` + `fine_tune`, nothing else. Prints validation micro-F1, macro-F1
 and wall time, and writes bench/results/foundation.{json,md}.
 
@@ -61,7 +62,9 @@ def main():
     res = dict(data=str(data), n_train=n_train, n_valid=n_valid, epochs=f"1 frozen + {cfg['epochs']} unfrozen", size=cfg['size'], preset=cfg, runs=rows, **run_info())
     out = HERE/'results'; save_json(res, out/'foundation.json')
     md = [f"# Foundation benchmark\n", f"Full data `{data}` ({n_train} train / {n_valid} validation images, seeded stratified split), "
-          f"tf_efficientnet_lite0 with packaged ImageNet weights, {cfg['size']} px, {res['epochs']} epochs, {res['device']}.\n",
+          f"tf_efficientnet_lite0 with packaged ImageNet weights, {res['epochs']} epochs, {res['device']}. "
+          f"Ours: the `fast` preset, {cfg['freeze_epochs']} frozen epoch(s) and " + ', then '.join(f"{e} unfrozen at {s} px" for s, e in zip(cfg.get('sizes') or [cfg['size']], cfg.get('stage_epochs') or [cfg['epochs']]))
+          + f"; stock fastai: `fine_tune({cfg['epochs']}, freeze_epochs=1)` at {cfg['size']} px.\n",
           "| recipe | val micro-F1 | val macro-F1 | smallest per-class F1 | wall time (min) |", "|---|---|---|---|---|"]
     for k, m in rows.items():
         worst = min(m['per_class_f1'].items(), key=lambda kv: kv[1])

@@ -62,6 +62,7 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
                    sizes:str=None, # progressive resizing: comma-separated image sizes, one unfrozen stage each, e.g. 64,128
                    stage_epochs:str=None, # comma-separated unfrozen epochs for each of --sizes, e.g. 1,1
                    lr_find_per_stage:store_true=False, # re-run lr_find before each unfrozen stage and use its valley
+                   stage_lr_decay:float=None, # each later --sizes stage peaks at this fraction of the previous one's learning rate
                    monitor:str=None, # what picks OUT/models/best.pth: valid_loss (default) or accuracy
                    resume:store_true=False, # continue the interrupted run in OUT from its checkpoint (same options)
                   ):
@@ -74,7 +75,7 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
                          head_from_features=head_from_features, balance=balance, head_epochs=head_epochs,
                          schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix, mix_alpha=mix_alpha,
                          sizes=int_list(sizes, 'sizes'), stage_epochs=int_list(stage_epochs, 'stage_epochs'),
-                         lr_find_per_stage=lr_find_per_stage or None, monitor=monitor, resume=resume)
+                         lr_find_per_stage=lr_find_per_stage or None, stage_lr_decay=stage_lr_decay, monitor=monitor, resume=resume)
         m = json.loads((Path(out)/'metrics.json').read_text())
         print(f"validation: micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}"
               f"  ({m['n_valid']} images, {m['wall_time_s']:.0f} s)")

@@ -59,10 +59,10 @@ def cache_dir(*parts) -> Path:
 
 # %% ../nbs/00_core.ipynb
 PRESETS = dict(
-    fast=dict(arch='tf_efficientnet_lite0', size=128, bs=32, freeze_epochs=1, epochs=7,
-              lr=1.2e-2, lr_mult=10, frozen_bn=True, label_smoothing=False),
+    fast=dict(arch='tf_efficientnet_lite0', size=128, sizes=[96, 128], stage_epochs=[4, 4], bs=32, freeze_epochs=1, epochs=8,
+              lr=1.2e-2, lr_mult=10, stage_lr_decay=0.5, frozen_bn=True, label_smoothing=False),
     best=dict(arch='tf_efficientnet_lite2', size=150, sizes=[96, 128, 150], stage_epochs=[3, 4, 8], bs=64, freeze_epochs=2,
-              epochs=15, lr=8e-3, lr_mult=10, frozen_bn=False, label_smoothing=False, mix='mixup', mix_alpha=0.4,
+              epochs=15, lr=8e-3, lr_mult=10, stage_lr_decay=0.5, frozen_bn=False, label_smoothing=False, mix='mixup', mix_alpha=0.4,
               balance='oversample'),
 )
 

@@ -13,13 +13,13 @@ from fastcore.script import call_parse, store_true, Param
 from .core import *
 from .data import labelled_images, stratified_splitter, seedling_block
 from .models import seedling_learner
-from .train import classification_metrics, EpochHistory
+from .train import classification_metrics, EpochHistory, set_train_bn
 from .inference import load_model, ensemble_probs
 from .cli import run_cli
 
 # %% auto 0
-__all__ = ['evaluation_files', 'ProbInterpretation', 'plot_per_class', 'plot_top_losses', 'evaluate_models', 'validated_epochs',
-           'all_train_splitter', 'train_final', 'seedling_eval', 'seedling_train_final']
+__all__ = ['evaluation_files', 'ProbInterpretation', 'plot_per_class', 'plot_top_losses', 'evaluate_models', 'validated_plan',
+           'validated_epochs', 'all_train_splitter', 'train_final', 'seedling_eval', 'seedling_train_final']
 
 # %% ../nbs/08_evaluate.ipynb
 def evaluation_files(data:Path=None, # dataset root or folder of class folders; default: the bundled sample
@@ -126,16 +126,24 @@ def evaluate_models(models, # model.pkl files and/or `Learner`s; several: an ens
     return res
 
 # %% ../nbs/08_evaluate.ipynb
-_RECIPE_KEYS = {'arch', 'size', 'bs', 'freeze_epochs', 'epochs', 'lr', 'lr_mult', 'label_smoothing', 'preset', 'seed',
-                'valid_pct', 'data', 'weights', 'skip_bad', 'trained_on', 'final_of'}
+_RECIPE_KEYS = {'arch', 'size', 'sizes', 'stage_epochs', 'stage_lr_decay', 'lr_find_per_stage', 'bs', 'freeze_epochs',
+                'epochs', 'lr', 'lr_mult', 'frozen_bn', 'label_smoothing', 'preset', 'seed', 'valid_pct', 'data', 'weights',
+                'skip_bad', 'monitor', 'trained_on', 'final_of'}
 
-def validated_epochs(run:Path) -> tuple:
-    "(head-only, unfrozen) epochs the run in `run` trained for: from history.csv, else its settings."
-    run = Path(run); cfg = json.loads((run/'metrics.json').read_text())['settings']
+def validated_plan(run:Path) -> list:
+    "The stages (name, size, epochs, learning rate) the run in `run` trained: epochs from history.csv, else its settings."
+    run = Path(run); m = json.loads((run/'metrics.json').read_text()); cfg = m['settings']
+    stages = m.get('stages') or [dict(stage='frozen', size=cfg['size'], epochs=cfg['freeze_epochs'], lr=None),
+                                 dict(stage='unfrozen', size=cfg['size'], epochs=cfg['epochs'], lr=None)]
     if (run/'history.csv').exists():
         h = pd.read_csv(run/'history.csv')
-        if 'stage' in h: return int((h.stage == 'frozen').sum()), int((h.stage == 'unfrozen').sum())
-    return int(cfg['freeze_epochs']), int(cfg['epochs'])
+        if 'stage' in h: stages = [dict(s, epochs=int((h.stage == s['stage']).sum())) for s in stages]
+    return [s for s in stages if s['epochs']]
+
+def validated_epochs(run:Path) -> tuple:
+    "(head-only, unfrozen) epochs the run in `run` trained for."
+    plan = validated_plan(run)
+    return sum(s['epochs'] for s in plan if s['stage'] == 'frozen'), sum(s['epochs'] for s in plan if s['stage'] != 'frozen')
 
 def all_train_splitter(items):
     "Every item in training, none in validation."
@@ -154,14 +162,18 @@ def train_final(run:Path, # a run folder written by `seedling_train` (metrics.js
     m = json.loads((run/'metrics.json').read_text()); cfg = m['settings']
     if cfg.get('trained_on') == 'all': raise SeedlingError(f"{run} is already a final model (trained on all data). Pass the validated run.")
     other = sorted(k for k in set(cfg) - _RECIPE_KEYS if cfg[k] not in (None, False, 0, 'none'))
-    if other: warnings.warn(f"train_final repeats the head-then-unfreeze fit_one_cycle recipe; these settings of {run} are not applied: {', '.join(f'{k}={cfg[k]}' for k in other)}")
+    if other: warnings.warn(f"train_final repeats the head-then-unfreeze fit_one_cycle stages; these settings of {run} are not applied: {', '.join(f'{k}={cfg[k]}' for k in other)}")
+    plan = validated_plan(run)
     freeze_epochs, epochs = validated_epochs(run)
     data, out = Path(data or cfg['data']), Path(out or f"{run}_final")
     files = labelled_images(data, skip_bad=cfg.get('skip_bad', False))
-    block = seedling_block(cfg['size']); block.splitter = all_train_splitter
     if num_workers is None: num_workers = min(8, defaults.cpus) if on_gpu() else 0
-    set_seed(cfg.get('seed', 42))
-    dls = block.dataloaders(files, bs=cfg['bs'], num_workers=num_workers)
+    def make_dls(size):
+        block = seedling_block(size); block.splitter = all_train_splitter
+        set_seed(cfg.get('seed', 42))
+        return block.dataloaders(files, bs=cfg['bs'], num_workers=num_workers)
+    size = plan[0]['size'] if plan else cfg['size']
+    dls = make_dls(size)
     set_seed(cfg.get('seed', 42))
     loss = LabelSmoothingCrossEntropyFlat() if cfg.get('label_smoothing') else None
     learn = seedling_learner(dls, cfg['arch'], weights=cfg.get('weights', 'auto'), metrics=[], loss_func=loss)
@@ -169,18 +181,23 @@ def train_final(run:Path, # a run folder written by `seedling_train` (metrics.js
     top = float(m.get('lr') or cfg['lr'])
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', module='fastai')
-        if freeze_epochs:
-            learn.stage = 'frozen'; learn.freeze()
-            learn.fit_one_cycle(freeze_epochs, top, pct_start=0.99)
-        learn.stage = 'unfrozen'; learn.unfreeze()
-        if epochs: learn.fit_one_cycle(epochs, slice(top/cfg['lr_mult'], top/2), pct_start=0.3, div=5.)
-    learn.stage = None
+        for st in plan:
+            if st['size'] != size: size, learn.dls = st['size'], make_dls(st['size'])  # same weights, new size
+            lr, learn.stage = float(st.get('lr') or top), st['stage']
+            if st['stage'] == 'frozen':
+                set_train_bn(learn, not cfg.get('frozen_bn', False)); learn.freeze()
+                learn.fit_one_cycle(st['epochs'], lr, pct_start=0.99)
+                set_train_bn(learn, True)
+            else:
+                learn.unfreeze()
+                learn.fit_one_cycle(st['epochs'], slice(lr/cfg['lr_mult'], lr/2), pct_start=0.3, div=5.)
+    learn.unfreeze(); learn.stage = None
     learn.remove_cb(hist)
     out.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
     learn.recorder.plot_loss(with_valid=False); plt.savefig(out/'losses.png', dpi=100); plt.close()
     learn.export(out/'model.pkl')
-    settings = dict(cfg, freeze_epochs=freeze_epochs, epochs=epochs, valid_pct=0., data=str(data), trained_on='all', final_of=str(run))
+    settings = dict(cfg, freeze_epochs=freeze_epochs, epochs=epochs, stages=plan, valid_pct=0., data=str(data), trained_on='all', final_of=str(run))
     save_json(dict(wall_time_s=round(time.time()-start, 1), lr=top, settings=settings, n_train=len(dls.train_ds), n_valid=0,
                    validated=dict(micro_f1=m.get('micro_f1'), macro_f1=m.get('macro_f1'), n_valid=m.get('n_valid')), **run_info()),
               out/'metrics.json')

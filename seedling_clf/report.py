@@ -42,11 +42,17 @@ def table_html(rows, header=None) -> str:
 
 # %% ../nbs/09_report.ipynb
 def train_command(settings:dict) -> str:
-    "The `seedling_train` command line for a run's settings."
-    keys = ['data', 'preset', 'arch', 'size', 'epochs', 'freeze_epochs', 'bs', 'lr', 'seed', 'valid_pct', 'weights']
-    parts = ['seedling_train'] + [f"--{k} {json.dumps(settings[k]) if ' ' in str(settings[k]) else settings[k]}"
-                                  for k in keys if settings.get(k) is not None]
-    return ' '.join(parts)
+    "The `seedling_train` command line for a run's settings (the options it used, progressive resizing included)."
+    s = settings
+    progressive = len(s.get('sizes') or []) > 1  # an explicit --size would turn the preset's resizing off
+    keys = ['data', 'preset', 'arch', *(['sizes', 'stage_epochs', 'stage_lr_decay'] if progressive else ['size', 'epochs']),
+            'freeze_epochs', 'bs', 'lr', 'seed', 'valid_pct', 'weights', 'balance', 'monitor']
+    if s.get('schedule') == 'sgdr': keys += ['schedule', 'cycles', 'cycle_len', 'cycle_mult']
+    if s.get('mix') not in (None, 'none'): keys += ['mix', 'mix_alpha']
+    if s.get('head_from_features'): keys += ['head_epochs']
+    def arg(v): return ','.join(map(str, v)) if isinstance(v, (list, tuple)) else json.dumps(v) if ' ' in str(v) else v
+    flags = [f"--{k}" for k in ('head_from_features', 'lr_find_per_stage', 'skip_bad') if s.get(k)]
+    return ' '.join(['seedling_train'] + [f"--{k} {arg(s[k])}" for k in keys if s.get(k) is not None] + flags)
 
 # %% ../nbs/09_report.ipynb
 _CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}

@@ -92,7 +92,8 @@ class EpochHistory(Callback):
 
 # %% ../nbs/03_train.ipynb
 TRAIN_DEFAULTS = dict(schedule='one_cycle', cycles=3, cycle_len=1, cycle_mult=2, mix='none', mix_alpha=None,
-                      sizes=None, stage_epochs=None, lr_find_per_stage=False, balance='none', monitor='valid_loss')
+                      sizes=None, stage_epochs=None, lr_find_per_stage=False, stage_lr_decay=1., balance='none',
+                      monitor='valid_loss')
 MIX_ALPHA = dict(mixup=0.4, cutmix=1.)  # fastai's defaults, when `mix_alpha` is not given
 SCHEDULES, MIXES, MONITORS = ('one_cycle', 'sgdr'), ('none', 'mixup', 'cutmix'), ('valid_loss', 'accuracy')
 
@@ -128,6 +129,7 @@ def train_settings(preset_name:str='fast', # a key of `PRESETS`
     if not sizes: raise SeedlingError("--sizes needs at least one size, e.g. --sizes 64,128.")
     _ints('cycles', cfg['cycles'], 1); _ints('cycle_len', cfg['cycle_len'], 1); _ints('cycle_mult', cfg['cycle_mult'], 1)
     _ints('epochs', cfg['epochs'], 0); _ints('freeze_epochs', cfg['freeze_epochs'], 0)
+    if not 0 < cfg['stage_lr_decay'] <= 1: raise SeedlingError(f"--stage_lr_decay must be in (0, 1], got {cfg['stage_lr_decay']}.")
     if cfg['stage_epochs'] is None:  # spread the unfrozen epochs over the sizes, the larger sizes getting any extra
         base, extra = divmod(cfg['epochs'], len(sizes))
         stage_epochs = [base]*(len(sizes)-extra) + [base+1]*extra
@@ -223,7 +225,7 @@ def oversampled_dls(dls:DataLoaders) -> DataLoaders:
 
 # %% ../nbs/03_train.ipynb
 _RESUME_KEYS = ('arch', 'bs', 'lr_mult', 'schedule', 'cycles', 'cycle_len', 'cycle_mult', 'mix', 'mix_alpha', 'balance',
-                'label_smoothing', 'frozen_bn', 'seed', 'valid_pct', 'data', 'weights', 'head_from_features')
+                'label_smoothing', 'frozen_bn', 'seed', 'valid_pct', 'data', 'weights', 'head_from_features', 'stage_lr_decay')
 
 def _clear_run(out:Path):
     "Remove a previous run's checkpoint and snapshots from `out`."
@@ -268,6 +270,7 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
                      sizes:list=None, # progressive resizing: one unfrozen stage per image size, e.g. [64, 128]
                      stage_epochs:list=None, # unfrozen epochs at each of `sizes`
                      lr_find_per_stage:bool=None, # re-run lr_find before each unfrozen stage and use its valley
+                     stage_lr_decay:float=None, # each later unfrozen stage's learning rate, as a fraction of the previous one's
                      monitor:str=None, # what picks `models/best.pth`: 'valid_loss' or 'accuracy'
                      resume:bool=False, # continue the interrupted run in `out` from its checkpoint
                      cbs:list=None, # extra fastai callbacks for every fit
@@ -276,7 +279,8 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     start = time.time()
     cfg = train_settings(preset_name, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs, lr=lr, lr_mult=lr_mult,
                          balance=balance, schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix,
-                         mix_alpha=mix_alpha, sizes=sizes, stage_epochs=stage_epochs, lr_find_per_stage=lr_find_per_stage, monitor=monitor)
+                         mix_alpha=mix_alpha, sizes=sizes, stage_epochs=stage_epochs, lr_find_per_stage=lr_find_per_stage,
+                         stage_lr_decay=stage_lr_decay, monitor=monitor)
     balance = cfg['balance']
     if balance in ('smote', 'adasyn') and not head_from_features:
         raise SeedlingError(f"balance={balance!r} oversamples backbone features, so it needs head_from_features "
@@ -340,7 +344,10 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
         if not loaded: learn.load('checkpoint', with_opt=True); loaded = True  # ...an interrupted one with its optimizer state
         stage_lr = state['stage_lrs'].get(st['stage'])
         if stage_lr is None:
-            stage_lr = find_lr(learn, out/f"lr_find_{st['stage']}.png") if cfg['lr_find_per_stage'] and not frozen else top
+            later = sum(s['stage'] != 'frozen' for s in plan[:i])  # unfrozen stages before this one
+            if frozen: stage_lr = top
+            elif cfg['lr_find_per_stage']: stage_lr = find_lr(learn, out/f"lr_find_{st['stage']}.png")
+            else: stage_lr = top * cfg['stage_lr_decay']**later
             state['stage_lrs'][st['stage']] = stage_lr
         learn.stage, learn.stage_size = st['stage'], st['size']
         state.update(stage_index=i, stage=st['stage'], size=st['size'], epochs=st['epochs'])
