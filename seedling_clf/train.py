@@ -119,8 +119,8 @@ def train_settings(preset_name:str='fast', # a key of `PRESETS`
     "The preset's settings, `TRAIN_DEFAULTS` for what it lacks, `overrides` applied; checked, and `sizes`, `stage_epochs`, `epochs` made consistent."
     given = {k:v for k,v in overrides.items() if v is not None}
     cfg = {**TRAIN_DEFAULTS, **preset(preset_name), **given}
-    if 'sizes' not in given and 'size' in given: cfg['sizes'] = None  # an explicit size beats the preset's resizing...
-    if 'stage_epochs' not in given and ('epochs' in given or cfg['sizes'] is None): cfg['stage_epochs'] = None  # ...and its epochs per size
+    if 'sizes' not in given and ('size' in given or cfg['schedule'] == 'sgdr'): cfg['sizes'] = None  # an explicit size (or SGDR, one size) beats the preset's resizing...
+    if 'stage_epochs' not in given and ({'epochs', 'sizes'} & set(given) or cfg['sizes'] is None): cfg['stage_epochs'] = None  # ...and its epochs per size
     _choice('schedule', cfg['schedule'], SCHEDULES); _choice('mix', cfg['mix'], MIXES); _choice('monitor', cfg['monitor'], MONITORS)
     check_balance(cfg['balance'])
     if cfg['mix_alpha'] is None: cfg['mix_alpha'] = MIX_ALPHA.get(cfg['mix'])
