@@ -49,7 +49,7 @@ def main():
     if a.only != 'stock':
         train_classifier(data, HERE/'runs'/'foundation_ours', 'fast')
         m = json.loads((HERE/'runs'/'foundation_ours'/'metrics.json').read_text())
-        rows['seedling_clf fast preset'] = dict(m, wall_time_s=m['wall_time_s'])
+        rows['seedling_clf fast preset'] = m
         print(f"ours : micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} wall {m['wall_time_s']/60:.1f} min", flush=True)
     elif (HERE/'runs'/'foundation_ours'/'metrics.json').exists():  # --only stock: keep the earlier run of ours in the table
         m = json.loads((HERE/'runs'/'foundation_ours'/'metrics.json').read_text())
@@ -58,7 +58,7 @@ def main():
         m, secs = stock_fastai(data, cfg['epochs'], cfg['size'])
         rows['stock fastai fine_tune'] = dict(m, wall_time_s=round(secs, 1))
         print(f"stock: micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} wall {secs/60:.1f} min", flush=True)
-    n_train, n_valid = len(stratified_splitter(0.2, 42)(labelled_images(data))[0]), len(stratified_splitter(0.2, 42)(labelled_images(data))[1])
+    n_train, n_valid = map(len, stratified_splitter(0.2, 42)(labelled_images(data)))
     res = dict(data=str(data), n_train=n_train, n_valid=n_valid, epochs=f"1 frozen + {cfg['epochs']} unfrozen", size=cfg['size'], preset=cfg, runs=rows, **run_info())
     out = HERE/'results'; save_json(res, out/'foundation.json')
     md = [f"# Foundation benchmark\n", f"Full data `{data}` ({n_train} train / {n_valid} validation images, seeded stratified split), "

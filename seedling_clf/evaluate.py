@@ -13,13 +13,14 @@ from fastcore.script import call_parse, store_true, Param
 from .core import *
 from .data import labelled_images, stratified_splitter, seedling_block
 from .models import seedling_learner
-from .train import classification_metrics, EpochHistory, set_train_bn
+from .train import classification_metrics, EpochHistory, set_train_bn, prepare_stage, fit_stage
 from .inference import load_model, ensemble_probs
 from .cli import run_cli
 
 # %% auto 0
 __all__ = ['evaluation_files', 'ProbInterpretation', 'plot_per_class', 'plot_top_losses', 'evaluate_models', 'validated_plan',
-           'validated_epochs', 'all_train_splitter', 'train_final', 'seedling_eval', 'seedling_train_final']
+           'plan_epochs', 'validated_epochs', 'all_train_splitter', 'train_final', 'seedling_eval',
+           'seedling_train_final']
 
 # %% ../nbs/08_evaluate.ipynb
 def evaluation_files(data:Path=None, # dataset root or folder of class folders; default: the bundled sample
@@ -140,10 +141,13 @@ def validated_plan(run:Path) -> list:
         if 'stage' in h: stages = [dict(s, epochs=int((h.stage == s['stage']).sum())) for s in stages]
     return [s for s in stages if s['epochs']]
 
+def plan_epochs(plan:list) -> tuple:
+    "(head-only, unfrozen) epochs of a list of stages."
+    return sum(s['epochs'] for s in plan if s['stage'] == 'frozen'), sum(s['epochs'] for s in plan if s['stage'] != 'frozen')
+
 def validated_epochs(run:Path) -> tuple:
     "(head-only, unfrozen) epochs the run in `run` trained for."
-    plan = validated_plan(run)
-    return sum(s['epochs'] for s in plan if s['stage'] == 'frozen'), sum(s['epochs'] for s in plan if s['stage'] != 'frozen')
+    return plan_epochs(validated_plan(run))
 
 def all_train_splitter(items):
     "Every item in training, none in validation."
@@ -164,7 +168,7 @@ def train_final(run:Path, # a run folder written by `seedling_train` (metrics.js
     other = sorted(k for k in set(cfg) - _RECIPE_KEYS if cfg[k] not in (None, False, 0, 'none'))
     if other: warnings.warn(f"train_final repeats the head-then-unfreeze fit_one_cycle stages; these settings of {run} are not applied: {', '.join(f'{k}={cfg[k]}' for k in other)}")
     plan = validated_plan(run)
-    freeze_epochs, epochs = validated_epochs(run)
+    freeze_epochs, epochs = plan_epochs(plan)
     data, out = Path(data or cfg['data']), Path(out or f"{run}_final")
     files = labelled_images(data, skip_bad=cfg.get('skip_bad', False))
     if num_workers is None: num_workers = min(8, defaults.cpus) if on_gpu() else 0
@@ -183,14 +187,10 @@ def train_final(run:Path, # a run folder written by `seedling_train` (metrics.js
         warnings.filterwarnings('ignore', module='fastai')
         for st in plan:
             if st['size'] != size: size, learn.dls = st['size'], make_dls(st['size'])  # same weights, new size
-            lr, learn.stage = float(st.get('lr') or top), st['stage']
-            if st['stage'] == 'frozen':
-                set_train_bn(learn, not cfg.get('frozen_bn', False)); learn.freeze()
-                learn.fit_one_cycle(st['epochs'], lr, pct_start=0.99)
-                set_train_bn(learn, True)
-            else:
-                learn.unfreeze()
-                learn.fit_one_cycle(st['epochs'], slice(lr/cfg['lr_mult'], lr/2), pct_start=0.3, div=5.)
+            frozen, learn.stage = st['stage'] == 'frozen', st['stage']
+            prepare_stage(learn, frozen, cfg.get('frozen_bn', False))
+            fit_stage(learn, frozen, st['epochs'], float(st.get('lr') or top), cfg['lr_mult'])
+            if frozen: set_train_bn(learn, True)
     learn.unfreeze(); learn.stage = None
     learn.remove_cb(hist)
     out.mkdir(parents=True, exist_ok=True)

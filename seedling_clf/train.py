@@ -15,9 +15,9 @@ from .features import dls_features, dataset_labels, fit_head, check_balance, cla
 
 # %% auto 0
 __all__ = ['TRAIN_DEFAULTS', 'MIX_ALPHA', 'SCHEDULES', 'MIXES', 'MONITORS', 'classification_metrics', 'evaluate', 'find_lr',
-           'set_train_bn', 'plot_confusion', 'history', 'skipped_epoch', 'EpochHistory', 'sgdr_epochs',
-           'train_settings', 'train_plan', 'fit_snapshots', 'Snapshots', 'export_snapshots', 'SaveBest', 'Checkpoint',
-           'oversampled_dls', 'train_classifier']
+           'set_train_bn', 'prepare_stage', 'fit_stage', 'plot_confusion', 'history', 'skipped_epoch', 'EpochHistory',
+           'sgdr_epochs', 'train_settings', 'train_plan', 'fit_snapshots', 'Snapshots', 'export_snapshots', 'SaveBest',
+           'Checkpoint', 'oversampled_dls', 'train_classifier']
 
 # %% ../nbs/03_train.ipynb
 def classification_metrics(targs, # true class indices
@@ -58,6 +58,22 @@ def set_train_bn(learn:Learner, train_bn:bool # whether batch-norm layers train 
     learn.train_bn = train_bn
     if learn.opt is None: learn.create_opt()
     for p in learn._bn_bias_state(False): p['force_train'] = train_bn
+
+# %% ../nbs/03_train.ipynb
+def prepare_stage(learn:Learner, frozen:bool, # head-only stage, or the whole network
+                  frozen_bn:bool=False # in a head-only stage, batch-norm frozen too (no backward pass through the body)
+                 ):
+    "`freeze` (with `set_train_bn`) or `unfreeze` `learn` for a stage; undo the batch-norm setting with `set_train_bn(learn, True)`."
+    if frozen: set_train_bn(learn, not frozen_bn); learn.freeze()
+    else: learn.unfreeze()
+
+def fit_stage(learn:Learner, frozen:bool, epochs:int, lr:float, # the stage, its epochs and top learning rate
+              lr_mult:float, # unfrozen: the first layers train at lr/lr_mult
+              **kwargs # passed to `fit_one_cycle` (cbs, start_epoch)
+             ):
+    "`fit_one_cycle` for a stage prepared by `prepare_stage`."
+    if frozen: return learn.fit_one_cycle(epochs, lr, pct_start=0.99, **kwargs)
+    return learn.fit_one_cycle(epochs, slice(lr/lr_mult, lr/2), pct_start=0.3, div=5., **kwargs)
 
 # %% ../nbs/03_train.ipynb
 def plot_confusion(learn:Learner, fname:Path=None):
@@ -339,22 +355,19 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
         if st['size'] != cur_size: cur_size, learn.dls = st['size'], make_dls(st['size'])  # same weights, new size
         frozen = st['stage'] == 'frozen'
         if not loaded and done == 0: learn.load('checkpoint', with_opt=True); loaded = True  # the next stage starts afresh...
-        if frozen: set_train_bn(learn, not cfg.get('frozen_bn', False)); learn.freeze()  # frozen batch-norm: no backward through the body
-        else: learn.unfreeze()
+        prepare_stage(learn, frozen, cfg.get('frozen_bn', False))
         if not loaded: learn.load('checkpoint', with_opt=True); loaded = True  # ...an interrupted one with its optimizer state
         stage_lr = state['stage_lrs'].get(st['stage'])
         if stage_lr is None:
-            later = sum(s['stage'] != 'frozen' for s in plan[:i])  # unfrozen stages before this one
             if frozen: stage_lr = top
             elif cfg['lr_find_per_stage']: stage_lr = find_lr(learn, out/f"lr_find_{st['stage']}.png")
-            else: stage_lr = top * cfg['stage_lr_decay']**later
+            else: stage_lr = top * cfg['stage_lr_decay']**sum(s['stage'] != 'frozen' for s in plan[:i])  # one factor per earlier unfrozen stage
             state['stage_lrs'][st['stage']] = stage_lr
         learn.stage, learn.stage_size = st['stage'], st['size']
         state.update(stage_index=i, stage=st['stage'], size=st['size'], epochs=st['epochs'])
-        if frozen: learn.fit_one_cycle(st['epochs'], stage_lr, pct_start=0.99, cbs=fit_cbs, start_epoch=done)
-        elif snaps: fit_snapshots(learn, cfg['cycles'], cfg['cycle_len'], slice(stage_lr/cfg['lr_mult'], stage_lr/2),
-                                  cfg['cycle_mult'], cbs=fit_cbs+[snaps], start_epoch=done)
-        else: learn.fit_one_cycle(st['epochs'], slice(stage_lr/cfg['lr_mult'], stage_lr/2), pct_start=0.3, div=5., cbs=fit_cbs, start_epoch=done)
+        if snaps and not frozen: fit_snapshots(learn, cfg['cycles'], cfg['cycle_len'], slice(stage_lr/cfg['lr_mult'], stage_lr/2),
+                                               cfg['cycle_mult'], cbs=fit_cbs+[snaps], start_epoch=done)
+        else: fit_stage(learn, frozen, st['epochs'], stage_lr, cfg['lr_mult'], cbs=fit_cbs, start_epoch=done)
         if frozen: set_train_bn(learn, True)
         learn.stage = None  # so that the next stage's lr_find is not recorded as this stage's epochs
     if not loaded: learn.load('checkpoint', with_opt=True)  # interrupted after its last epoch: only the outputs are left to write
