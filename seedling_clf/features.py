@@ -15,9 +15,9 @@ from .models import *
 from copy import deepcopy
 
 # %% auto 0
-__all__ = ['BALANCE', 'HEAD_EPOCHS', 'HEAD_LR', 'embed', 'module_hash', 'features_key', 'extract_features', 'dataset_labels',
-           'dls_features', 'dataset_features', 'tsne_2d', 'plot_tsne', 'check_balance', 'class_weights', 'resample',
-           'fit_head', 'head_predictions']
+__all__ = ['JIT_MIN_IMAGES', 'BALANCE', 'HEAD_EPOCHS', 'HEAD_LR', 'embed', 'module_hash', 'features_key', 'frozen_embed',
+           'extract_features', 'dataset_labels', 'dls_features', 'dataset_features', 'tsne_2d', 'plot_tsne',
+           'check_balance', 'class_weights', 'resample', 'stack_views', 'fit_head', 'head_predictions']
 
 # %% ../nbs/06_features.ipynb
 def _views(xb, flips:bool) -> list:
@@ -64,27 +64,47 @@ def _check_files(files) -> list:
     if missing: raise SeedlingError(f"{len(missing)} image files do not exist:{short_list(missing)}\nFix: pass existing files.")
     return files
 
-def _compute_features(learn:Learner, files, bs:int, flips:bool) -> np.ndarray:
+def frozen_embed(learn:Learner, xb:Tensor): # the learner (in eval mode), and a batch to trace with
+    "`embed` traced and frozen by TorchScript (weights folded in as constants) for CPU inference; `None` where that fails."
+    body = nn.Sequential(learn.model[0], learn.model[1][:2]).eval()  # a new container starts in training mode
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # tracer and deprecation warnings
+            return torch.jit.freeze(torch.jit.trace(body, xb, check_trace=False))
+    except Exception: return None  # eager `embed` does the same work, only slower
+
+JIT_MIN_IMAGES = 1000 # below this many forwards, tracing (a few seconds) costs more than it saves
+
+def _compute_features(learn:Learner, files, bs:int, flips:bool, jit:bool|None=None) -> np.ndarray:
     dl = learn.dls.test_dl(files, bs=bs)
     model, cl = learn.model, any(isinstance(c, ChannelsLast) for c in learn.cbs)
+    if jit is None: jit = dl.device.type == 'cpu' and len(files)*(4 if flips else 1) >= JIT_MIN_IMAGES
     was_training = model.training
     if cl: model.to(memory_format=torch.channels_last)  # what fastai's ChannelsLast does before fitting
-    model.eval(); out = []
+    model.eval(); out, f = [], None
+    def run(v):
+        if not jit: return embed(learn, v)
+        nonlocal f
+        if f is None: f = frozen_embed(learn, v[:16]) or (lambda v: embed(learn, v))
+        return torch.cat([f(c) for c in v.split(16)])  # small chunks stay in the CPU's caches
     try:
         with torch.no_grad():
             for (xb,) in progress_bar(dl, leave=False):
+                xb = xb.as_subclass(Tensor)
                 if cl: xb = xb.contiguous(memory_format=torch.channels_last)
-                out.append(torch.stack([embed(learn, v).float().cpu().as_subclass(Tensor) for v in _views(xb, flips)]))
+                out.append(torch.stack([run(v).float().cpu() for v in _views(xb, flips)]))
     finally: model.train(was_training)
     x = torch.cat(out, 1).numpy()
     return x if flips else x[0]
+
 
 # %% ../nbs/06_features.ipynb
 def extract_features(learn:Learner, # a learner from `seedling_learner` (any backbone, any size)
                      files, # image files; rows come back in this order
                      bs:int=64, # batch size
                      flips:bool=False, # also the three flipped views: shape (4, n, d), view 0 unflipped
-                     cache:bool=True # load from / save to `cache_dir('features')`
+                     cache:bool=True, # load from / save to `cache_dir('features')`
+                     jit:bool|None=None # TorchScript-frozen forward; default: on the CPU for `JIT_MIN_IMAGES` or more
                     ) -> np.ndarray:
     "Pooled embeddings (float32, `n_files x d`) of `files` under `learn`'s body and validation transforms, cached."
     files = _check_files(files)
@@ -92,7 +112,7 @@ def extract_features(learn:Learner, # a learner from `seedling_learner` (any bac
     if fname is not None and fname.exists():
         try: return np.load(fname)
         except (OSError, ValueError): pass  # a damaged cache file is recomputed
-    try: x = _compute_features(learn, files, bs, flips)
+    try: x = _compute_features(learn, files, bs, flips, jit)
     except SeedlingError: raise
     except Exception:
         usable_images(files)  # names unreadable images, if that is what failed
@@ -208,9 +228,14 @@ def _tensor_dl(x, y, bs, shuffle, device):
     return DataLoader(TensorDataset(tensor(np.ascontiguousarray(x)).float(), tensor(np.asarray(y)).long()),
                       bs=bs, shuffle=shuffle, drop_last=shuffle and len(y) > bs, device=device)
 
+def stack_views(x, y) -> tuple:
+    "Embeddings `(views, n, d)` (from `flips=True`) as `views*n` rows with their labels repeated; 2-D `x` unchanged."
+    x, y = np.asarray(x), np.asarray(y)
+    return (x.reshape(-1, x.shape[-1]), np.tile(y, len(x))) if x.ndim == 3 else (x, y)
+
 def fit_head(learn:Learner, # its head (`learn.model[1][2:]`) is copied, trained, and loaded back
-             x_train, y_train, # training embeddings and class indices
-             x_valid, y_valid, # validation embeddings and class indices (never resampled)
+             x_train, y_train, # training embeddings (with views, `(views, n, d)`: every view trains) and class indices
+             x_valid, y_valid, # validation embeddings (with views, view 0 is scored) and class indices (never resampled)
              epochs:int=HEAD_EPOCHS, lr:float=HEAD_LR, bs:int=64, wd:float=None,
              balance:str='none', # 'none', 'weights', 'oversample', 'smote' or 'adasyn'
              seed:int=42, load:bool=True, # load the trained head into `learn`
@@ -219,7 +244,8 @@ def fit_head(learn:Learner, # its head (`learn.model[1][2:]`) is copied, trained
     "Train a copy of `learn`'s fastai head on embeddings with `fit_one_cycle`; load it into `learn`. Returns the head's `Learner`."
     check_balance(balance)
     set_seed(seed)
-    x_train, y_train = resample(x_train, y_train, balance, seed=seed)
+    x_train, y_train = resample(*stack_views(x_train, y_train), balance, seed=seed)
+    if np.ndim(x_valid) == 3: x_valid = x_valid[0]
     n_out = learn.model[1][-1].out_features
     weight = class_weights(y_train, n_out) if balance == 'weights' else None
     dev = learn.dls.device
@@ -238,7 +264,9 @@ def fit_head(learn:Learner, # its head (`learn.model[1][2:]`) is copied, trained
 
 # %% ../nbs/06_features.ipynb
 def head_predictions(hl:Learner, x) -> np.ndarray:
-    "Class probabilities of the head `hl.model` on embeddings `x` (eval mode)."
+    "Class probabilities of the head `hl.model` on embeddings `x` (eval mode); with views `(views, n, d)`, their mean (TTA)."
+    x = np.asarray(x)
+    if x.ndim == 3: return np.mean([head_predictions(hl, v) for v in x], 0)
     hl.model.eval()
     with torch.no_grad():
-        return F.softmax(hl.model(tensor(np.asarray(x)).float().to(hl.dls.device)), 1).cpu().numpy()
+        return F.softmax(hl.model(tensor(x).float().to(hl.dls.device)), 1).cpu().numpy()
