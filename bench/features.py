@@ -5,12 +5,15 @@ ImageNet weights at the `fast` preset's size (128 px), CPU:
 
 1. frozen fastai: `seedling_learner` + `fit_one_cycle(E, lr, pct_start=0.99)` with the body frozen (the head stage
    of `train_classifier`), timed, once per training seed (`--seeds`);
-2. from features: a fresh learner, embeddings of all images extracted once into an empty cache (timed), then the
-   same fastai head trained on them for the same E epochs (`fit_head`), timed, once per seed; a recipe's time is
-   extraction + head; the extraction again with the cache warm; the model (body + the first seed's head loaded
-   into it) is scored on the validation images;
-   the same with the four flipped views of every image (`flips=True`), all of which train the head;
-3. balancing, on the cached features: none / class weights / SMOTE / ADASYN, the head trained for `--head_epochs`;
+2. from features: a fresh learner, features of all images extracted once into an empty cache (timed), then trained
+   on for the same E epochs (`fit_head`), timed, once per seed; a recipe's time is extraction + head; the extraction
+   again with the cache warm; the model (body with the first seed's head loaded into it) is scored on the validation
+   images and compared with the feature-space predictions. Three recipes: the head with the last block's batch-norm
+   on the maps before that block (`bn_blocks=1`, the default of `train_classifier(head_from_features=True)`); the
+   head alone on pooled embeddings (`bn_blocks=0`); the head alone on the four flipped views of every image
+   (`flips=True`), all of which train it; the head with the last two blocks' batch-norm (`bn_blocks=2`);
+3. balancing, on the cached features (pooled embeddings, and the maps with `bn_blocks=1`): none / class weights /
+   SMOTE / ADASYN, the head trained for `--head_epochs`;
    validation micro-F1, macro-F1 and the F1 of the minority classes (the three with the fewest training images);
 4. the t-SNE of all embeddings.
 
@@ -76,81 +79,81 @@ def main():
         print(f"frozen fastai, {a.epochs} epochs, seed {seed}: {frozen[seed]['wall_time_s']:.1f} s, "
               f"val micro-F1 {frozen[seed]['micro_f1']:.4f}", flush=True)
 
-    # 2. the head stage from features: extraction once into an empty cache, then the head once per seed; the
-    #    extraction again with the cache warm
+    # 2. the head stage from features, once per seed after one extraction into an empty cache (timed): the head alone on
+    #    pooled embeddings (bn_blocks=0), the head with the last block's batch-norm on the maps before it (bn_blocks=1,
+    #    what `train_classifier(head_from_features=True)` runs), and the head on the four flipped views
+    def from_features(learn, bn_blocks=0, flips=False):
+        "Extraction once, the head once per seed (the first seed's loaded into `learn`); the model/head agreement."
+        t = time.time()
+        f = dls_features(learn, bs=a.bs, flips=flips, bn_blocks=bn_blocks)
+        ext = time.time() - t
+        sel = (lambda idx: f.x[:, idx]) if flips else (lambda idx: f.x[idx])
+        runs = {}
+        for seed in a.seeds:  # every seed starts from the same body (nothing loaded into `learn` yet)
+            t = time.time()
+            h = fit_head(learn, sel(f.train), f.y[f.train], sel(f.valid), f.y[f.valid], epochs=a.epochs, seed=seed,
+                         quiet=True, load=False, bn_blocks=bn_blocks)
+            head_s = time.time() - t
+            p = head_predictions(h, f.x[0, f.valid] if flips else f.x[f.valid])
+            m = classification_metrics(f.y[f.valid], p.argmax(1), vocab)
+            runs[seed] = dict(wall_time_s=round(ext + head_s, 1), head_s=round(head_s, 1), **m)
+            if flips: runs[seed]['tta_micro_f1'] = round(classification_metrics(f.y[f.valid], head_predictions(h, sel(f.valid)).argmax(1), vocab)['micro_f1'], 4)
+            print(f"from features (bn_blocks={bn_blocks}{', 4 flip views' if flips else ''}), seed {seed}: {ext:.1f} s extraction + "
+                  f"{head_s:.1f} s head, val micro-F1 {m['micro_f1']:.4f}" + (f" (TTA {runs[seed]['tta_micro_f1']:.4f})" if flips else ''), flush=True)
+        t = time.time()
+        dls_features(learn, bs=a.bs, flips=flips, bn_blocks=bn_blocks)
+        extra = dict(extraction_s=round(ext, 1), warm_cache_s=round(time.time() - t, 1))
+        if not flips:  # the first seed's head (and tail) again, loaded into the full model, on the validation images
+            h = fit_head(learn, f.x[f.train], f.y[f.train], f.x[f.valid], f.y[f.valid], epochs=a.epochs, seed=a.seeds[0],
+                         quiet=True, bn_blocks=bn_blocks)
+            p0 = head_predictions(h, f.x[f.valid])
+            extra.update(model_micro_f1=round(evaluate(learn)['micro_f1'], 4),
+                         model_head_agreement=float((p0.argmax(1) == learn.get_preds()[0].argmax(1).numpy()).mean()))
+        return f, runs, extra
+
     old_cache = os.environ.get('SEEDLING_CACHE')
     with tempfile.TemporaryDirectory() as cache:
         os.environ['SEEDLING_CACHE'] = cache
         learn2 = seedling_learner(dls, cfg['arch'])
-        t = time.time()
-        fd = dls_features(learn2, bs=a.bs)
-        extract_s = time.time() - t
-        feat = {}
-        for seed in a.seeds:
-            t = time.time()
-            hl = fit_head(learn2, fd.x[fd.train], fd.y[fd.train], fd.x[fd.valid], fd.y[fd.valid], epochs=a.epochs, seed=seed,
-                          quiet=True, load=seed == a.seeds[0])
-            head_s = time.time() - t
-            m = classification_metrics(fd.y[fd.valid], head_predictions(hl, fd.x[fd.valid]).argmax(1), vocab)
-            feat[seed] = dict(wall_time_s=round(extract_s + head_s, 1), head_s=round(head_s, 1), **m)
-            print(f"from features, {a.epochs} epochs, seed {seed}: {extract_s:.1f} s extraction + {head_s:.1f} s head, "
-                  f"val micro-F1 {m['micro_f1']:.4f}", flush=True)
-        t = time.time()
-        fd = dls_features(learn2, bs=a.bs)
-        warm_s = time.time() - t
-        # the same with the four flipped views of every image: all train the head, view 0 is scored (and all four, as TTA)
-        t = time.time()
-        fv = dls_features(learn2, bs=a.bs, flips=True)
-        extract4_s, views = time.time() - t, {}
-        for seed in a.seeds:
-            t = time.time()
-            hv = fit_head(learn2, fv.x[:, fv.train], fv.y[fv.train], fv.x[:, fv.valid], fv.y[fv.valid], epochs=a.epochs, seed=seed,
-                          quiet=True, load=False)
-            head_s = time.time() - t
-            m = classification_metrics(fv.y[fv.valid], head_predictions(hv, fv.x[0, fv.valid]).argmax(1), vocab)
-            tta = classification_metrics(fv.y[fv.valid], head_predictions(hv, fv.x[:, fv.valid]).argmax(1), vocab)['micro_f1']
-            views[seed] = dict(wall_time_s=round(extract4_s + head_s, 1), head_s=round(head_s, 1), tta_micro_f1=round(tta, 4), **m)
-            print(f"from features, 4 flip views, seed {seed}: {extract4_s:.1f} s extraction + {head_s:.1f} s head, "
-                  f"val micro-F1 {m['micro_f1']:.4f} (TTA over the views {tta:.4f})", flush=True)
+        fd, feat, feat_x = from_features(learn2)
+        learn3 = seedling_learner(dls, cfg['arch'])
+        fm, tail, tail_x = from_features(learn3, bn_blocks=1)
+        _, tail2, tail2_x = from_features(seedling_learner(dls, cfg['arch']), bn_blocks=2)
+        _, views, views_x = from_features(seedling_learner(dls, cfg['arch']), flips=True)
         if old_cache is None: del os.environ['SEEDLING_CACHE']
         else: os.environ['SEEDLING_CACHE'] = old_cache
-    # the full model, body + the first seed's head loaded into it, on the validation images
-    m_model = evaluate(learn2)
-    hl = fit_head(learn2, fd.x[fd.train], fd.y[fd.train], fd.x[fd.valid], fd.y[fd.valid], epochs=a.epochs, seed=a.seeds[0],
-                  quiet=True, load=False)
-    agree = float((head_predictions(hl, fd.x[fd.valid]).argmax(1) == learn2.get_preds()[0].argmax(1).numpy()).mean())
     counts = Counter(vocab[i] for i in fd.y[fd.train])
 
     def summary(runs, **extra):
         "Means over the seeds, and each seed's time and micro-F1."
         mean = lambda k: round(float(np.mean([r[k] for r in runs.values()])), 4)
         mins = [minority(r, vocab, counts)['minority_f1'] for r in runs.values()]
-        return dict(wall_time_s=round(mean('wall_time_s'), 1), micro_f1=mean('micro_f1'), macro_f1=mean('macro_f1'),
+        if 'tta_micro_f1' in next(iter(runs.values())): extra['tta_micro_f1'] = mean('tta_micro_f1')
+        return dict(wall_time_s=round(mean('wall_time_s'), 1), head_s=round(mean('head_s'), 1) if 'head_s' in next(iter(runs.values())) else None,
+                    micro_f1=mean('micro_f1'), macro_f1=mean('macro_f1'),
                     minority_f1=round(float(np.mean(mins)), 4), micro_f1_std=round(float(np.std([r['micro_f1'] for r in runs.values()])), 4),
                     per_seed={s: dict(wall_time_s=r['wall_time_s'], micro_f1=round(r['micro_f1'], 4)) for s, r in runs.items()}, **extra)
-    res['head_stage'] = {'frozen fastai': summary(frozen),
-                         'from features': summary(feat, extraction_s=round(extract_s, 1), warm_cache_s=round(warm_s, 1),
-                                                  model_micro_f1=round(m_model['micro_f1'], 4), model_head_agreement=agree),
-                         'from features, 4 flip views': summary(views, extraction_s=round(extract4_s, 1),
-                                                                tta_micro_f1=round(float(np.mean([r['tta_micro_f1'] for r in views.values()])), 4))}
+    KEYS = ('frozen fastai', "from features, head and the last block's batch-norm (bn_blocks=1)",
+            'from features, head alone (bn_blocks=0)', 'from features, head alone, 4 flip views',
+            "from features, head and the last two blocks' batch-norm (bn_blocks=2)")
+    res['head_stage'] = dict(zip(KEYS, [summary(frozen), summary(tail, **tail_x), summary(feat, **feat_x), summary(views, **views_x),
+                                        summary(tail2, **tail2_x)]))
     hs = res['head_stage']
-    res['speedup'] = round(hs['frozen fastai']['wall_time_s']/hs['from features']['wall_time_s'], 2)
-    res['micro_f1_difference'] = round(hs['from features']['micro_f1'] - hs['frozen fastai']['micro_f1'], 4)
-    print(f"speed-up {res['speedup']:.1f}x, mean micro-F1 difference {res['micro_f1_difference']:+.4f}", flush=True)
-    fv4 = hs['from features, 4 flip views']
-    res['speedup_4_views'] = round(hs['frozen fastai']['wall_time_s']/fv4['wall_time_s'], 2)
-    res['micro_f1_difference_4_views'] = round(fv4['micro_f1'] - hs['frozen fastai']['micro_f1'], 4)
+    res['comparison'] = {k: dict(speedup=round(hs[KEYS[0]]['wall_time_s']/hs[k]['wall_time_s'], 2),
+                                 micro_f1_difference=round(hs[k]['micro_f1'] - hs[KEYS[0]]['micro_f1'], 4)) for k in KEYS[1:]}
+    for k, c in res['comparison'].items(): print(f"{k}: speed-up {c['speedup']:.1f}x, mean micro-F1 difference {c['micro_f1_difference']:+.4f}", flush=True)
 
-    # 3. balancing on the cached features (training side only)
-    res['balancing'] = {}
-    for bal in ['none', 'weights', 'smote', 'adasyn']:
-        t = time.time()
-        hb = fit_head(learn2, fd.x[fd.train], fd.y[fd.train], fd.x[fd.valid], fd.y[fd.valid], epochs=a.head_epochs,
-                      balance=bal, load=False, quiet=True)
-        m = classification_metrics(fd.y[fd.valid], head_predictions(hb, fd.x[fd.valid]).argmax(1), vocab)
-        res['balancing'][bal] = dict(wall_time_s=round(time.time()-t, 1), n_train=len(hb.dls.train.dataset), **m, **minority(m, vocab, counts))
-        print(f"balance {bal:8s}: micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} "
-              f"minority F1 {res['balancing'][bal]['minority_f1']:.4f} ({len(hb.dls.train.dataset)} training rows)", flush=True)
+    # 3. balancing on the cached features (training side only): pooled embeddings, and the maps with bn_blocks=1
+    for key, f, nb in [('balancing', fd, 0), ('balancing_bn_blocks_1', fm, 1)]:
+        res[key] = {}
+        for bal in ['none', 'weights', 'smote', 'adasyn']:
+            t = time.time()
+            hb = fit_head(learn3 if nb else learn2, f.x[f.train], f.y[f.train], f.x[f.valid], f.y[f.valid], epochs=a.head_epochs,
+                          balance=bal, load=False, quiet=True, bn_blocks=nb)
+            m = classification_metrics(f.y[f.valid], head_predictions(hb, f.x[f.valid]).argmax(1), vocab)
+            res[key][bal] = dict(wall_time_s=round(time.time()-t, 1), n_train=len(hb.dls.train.dataset), **m, **minority(m, vocab, counts))
+            print(f"bn_blocks={nb}, balance {bal:8s}: micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} "
+                  f"minority F1 {res[key][bal]['minority_f1']:.4f} ({len(hb.dls.train.dataset)} training rows)", flush=True)
 
     # 4. t-SNE
     t = time.time()
@@ -159,32 +162,38 @@ def main():
 
     save_json(res, out/'features.json')
     small = ', '.join(sorted(vocab, key=lambda c: (counts[c], c))[:3])
-    ff, fe = hs['frozen fastai'], hs['from features']
     seeds = ', '.join(map(str, a.seeds))
+    tl, hx, fv4 = hs[KEYS[1]], hs[KEYS[2]], hs[KEYS[3]]
     md = ["# Bottleneck-features benchmark\n",
           f"`{data}` ({res['n_train']} train / {res['n_valid']} validation images, seeded stratified split), {cfg['arch']} with "
           f"packaged ImageNet weights, {cfg['size']} px, {res['device']}.\n",
           f"## Head stage, {a.epochs} epochs each, training seeds {seeds}\n",
-          "Means over the seeds (the split is the same); per seed: wall time / micro-F1.\n",
-          "| recipe | wall time (s) | val micro-F1 (std) | val macro-F1 | minority F1 | per seed |", "|---|---|---|---|---|---|"]
+          "Means over the seeds (the split is the same); a recipe from features costs its extraction (once, into an empty cache) "
+          "plus its head training; per seed: wall time / micro-F1.\n",
+          "| recipe | wall time (s) | speed-up | val micro-F1 (std) | difference | val macro-F1 | minority F1 | per seed |", "|---|---|---|---|---|---|---|---|"]
     for k, m in hs.items():
         per = '; '.join(f"{s}: {r['wall_time_s']:.1f} s / {r['micro_f1']:.4f}" for s, r in m['per_seed'].items())
-        md.append(f"| {k} | {m['wall_time_s']:.1f} | {m['micro_f1']:.4f} ({m['micro_f1_std']:.4f}) | {m['macro_f1']:.4f} | {m['minority_f1']:.4f} | {per} |")
-    md += ["", f"From features: {fe['extraction_s']:.1f} s extracting every image once into an empty cache (on the CPU through the "
-           f"TorchScript-frozen body), then the head; {fe['warm_cache_s']:.1f} s to reload the features with the cache warm. "
-           f"Speed-up **{res['speedup']:.1f}x**, mean micro-F1 difference **{res['micro_f1_difference']:+.4f}**. The full model "
-           f"(body + the seed-{a.seeds[0]} head loaded into it) scores micro-F1 {fe['model_micro_f1']:.4f} on the validation images "
-           f"and agrees with the feature-space head on {agree:.1%} of them.\n",
-           f"With the four flipped views of every image (`flips=True`; {fv4['extraction_s']:.1f} s extraction, all views train the "
-           f"head, view 0 scored): speed-up {res['speedup_4_views']:.1f}x, mean micro-F1 difference "
-           f"{res['micro_f1_difference_4_views']:+.4f}; averaging the head over the four views (TTA) gives {fv4['tta_micro_f1']:.4f}.\n",
-           f"## Balancing the training features ({a.head_epochs} head epochs)\n",
-           f"Minority F1: mean F1 of the three classes with the fewest training images ({small}).\n",
-           "| balance | training rows | val micro-F1 | val macro-F1 | minority F1 | worst class F1 |", "|---|---|---|---|---|---|"]
-    for k, m in res['balancing'].items():
-        worst = min(m['per_class_f1'].items(), key=lambda kv: kv[1])
-        md.append(f"| {k} | {m['n_train']} | {m['micro_f1']:.4f} | {m['macro_f1']:.4f} | {m['minority_f1']:.4f} | {worst[1]:.3f} ({worst[0]}) |")
-    md += ["", "![t-SNE](features_tsne.png)", "", f"Command: `python bench/features.py --epochs {a.epochs} --head_epochs {a.head_epochs} --seeds {','.join(map(str, a.seeds))}`"]
+        c = res['comparison'].get(k, dict(speedup=1, micro_f1_difference=0))
+        md.append(f"| {k} | {m['wall_time_s']:.1f} | {c['speedup']:.1f}x | {m['micro_f1']:.4f} ({m['micro_f1_std']:.4f}) | {c['micro_f1_difference']:+.4f} "
+                  f"| {m['macro_f1']:.4f} | {m['minority_f1']:.4f} | {per} |")
+    md += ["", f"bn_blocks=1 (the default of `--head_from_features`): {tl['extraction_s']:.1f} s extracting the maps before the last block "
+           f"(TorchScript-frozen front), {tl['head_s']:.1f} s per head with the last block's batch-norm; {tl['warm_cache_s']:.1f} s to reload "
+           f"with the cache warm. The full model (body with the seed-{a.seeds[0]} head and tail batch-norm loaded) scores micro-F1 "
+           f"{tl['model_micro_f1']:.4f} on the validation images and agrees with the feature-space model on {tl['model_head_agreement']:.1%} of them.\n",
+           f"Head alone on pooled embeddings: {hx['extraction_s']:.1f} s extraction, {hx['head_s']:.1f} s per head, {hx['warm_cache_s']:.1f} s warm; "
+           f"model {hx['model_micro_f1']:.4f}, agreement {hx['model_head_agreement']:.1%}. With the four flipped views ({fv4['extraction_s']:.1f} s "
+           f"extraction, all views train the head, view 0 scored); averaging the head over the views (TTA) gives {fv4['tta_micro_f1']:.4f}.\n",
+           f"bn_blocks=2: {hs[KEYS[4]]['extraction_s']:.1f} s extraction, {hs[KEYS[4]]['head_s']:.1f} s per head; model "
+           f"{hs[KEYS[4]]['model_micro_f1']:.4f}, agreement {hs[KEYS[4]]['model_head_agreement']:.1%}.\n"]
+    for key, title in [('balancing', 'pooled embeddings, head alone'), ('balancing_bn_blocks_1', 'maps before the last block, bn_blocks=1')]:
+        md += [f"## Balancing the training features: {title} ({a.head_epochs} head epochs)\n",
+               f"Minority F1: mean F1 of the three classes with the fewest training images ({small}).\n",
+               "| balance | training rows | val micro-F1 | val macro-F1 | minority F1 | worst class F1 | time (s) |", "|---|---|---|---|---|---|---|"]
+        for k, m in res[key].items():
+            worst = min(m['per_class_f1'].items(), key=lambda kv: kv[1])
+            md.append(f"| {k} | {m['n_train']} | {m['micro_f1']:.4f} | {m['macro_f1']:.4f} | {m['minority_f1']:.4f} | {worst[1]:.3f} ({worst[0]}) | {m['wall_time_s']:.1f} |")
+        md.append('')
+    md += ["![t-SNE](features_tsne.png)", "", f"Command: `python bench/features.py --epochs {a.epochs} --head_epochs {a.head_epochs} --seeds {','.join(map(str, a.seeds))}`"]
     (out/'features.md').write_text('\n'.join(md) + '\n')
     print('\n'.join(md))
 

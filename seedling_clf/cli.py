@@ -53,6 +53,7 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
                    head_from_features:store_true=False, # train the head on cached backbone features (seconds) instead of frozen epochs
                    balance:str=None, # class balance: none, weights (weighted loss), oversample (balanced sampler), smote or adasyn (oversampled features; need --head_from_features)
                    head_epochs:int=None, # epochs of the head on features (default 20)
+                   bn_blocks:int=None, # with --head_from_features: the body's last blocks whose batch-norm trains with the head (default 1; 0: the head alone)
                    schedule:str=None, # unfrozen stage: one_cycle or sgdr (warm restarts; a snapshot per cycle, exported to OUT/snapshots/)
                    cycles:int=None, # SGDR: number of cycles (default 3)
                    cycle_len:int=None, # SGDR: epochs of the first cycle (default 1)
@@ -72,7 +73,7 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
         top = lr if lr in (None, 'valley') else float(lr)
         train_classifier(data, out, preset, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs,
                          lr=top, seed=seed, valid_pct=valid_pct, weights=weights, skip_bad=skip_bad, lr_find=not no_lr_find,
-                         head_from_features=head_from_features, balance=balance, head_epochs=head_epochs,
+                         head_from_features=head_from_features, balance=balance, head_epochs=head_epochs, bn_blocks=bn_blocks,
                          schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix, mix_alpha=mix_alpha,
                          sizes=int_list(sizes, 'sizes'), stage_epochs=int_list(stage_epochs, 'stage_epochs'),
                          lr_find_per_stage=lr_find_per_stage or None, stage_lr_decay=stage_lr_decay, monitor=monitor, resume=resume)

@@ -15,18 +15,41 @@ from .models import *
 from copy import deepcopy
 
 # %% auto 0
-__all__ = ['JIT_MIN_IMAGES', 'BALANCE', 'HEAD_EPOCHS', 'HEAD_LR', 'embed', 'module_hash', 'features_key', 'frozen_embed',
-           'extract_features', 'dataset_labels', 'dls_features', 'dataset_features', 'tsne_2d', 'plot_tsne',
-           'check_balance', 'class_weights', 'resample', 'stack_views', 'fit_head', 'head_predictions']
+__all__ = ['JIT_MIN_IMAGES', 'BALANCE', 'HEAD_EPOCHS', 'HEAD_LR', 'body_split', 'has_bn_tail', 'feature_model', 'embed',
+           'module_hash', 'features_key', 'frozen_embed', 'extract_features', 'dataset_labels', 'dls_features',
+           'dataset_features', 'tsne_2d', 'plot_tsne', 'check_balance', 'class_weights', 'resample', 'stack_views',
+           'BnStatsFixed', 'fit_head', 'head_predictions']
 
 # %% ../nbs/06_features.ipynb
 def _views(xb, flips:bool) -> list:
     "The batch, and with `flips` its left-right, top-bottom and both-ways flips."
     return [xb, xb.flip(3), xb.flip(2), xb.flip(2).flip(3)] if flips else [xb]
 
-def embed(learn:Learner, xb:Tensor) -> Tensor:
-    "The pooled embedding of a normalized batch: `learn.model[0]` then `learn.model[1][:2]`."
-    return learn.model[1][:2](learn.model[0](xb))
+def _is_views(x) -> bool: return np.ndim(x) in (3, 5)  # (views, n, d) embeddings or (views, n, c, h, w) maps
+
+def body_split(learn:Learner, bn_blocks:int=1) -> tuple:
+    "`learn`'s body as `(front, tail)`, the tail being its last `bn_blocks` blocks, `conv_head` and `bn2` (modules shared, not copied)."
+    m = getattr(learn.model[0], 'model', None)
+    if not all(hasattr(m, a) for a in ('conv_stem', 'bn1', 'blocks', 'conv_head', 'bn2')):
+        raise SeedlingError(f"bn_blocks={bn_blocks} needs a timm EfficientNet- or MobileNet-style body (conv_stem, blocks, conv_head); "
+                            f"this learner's is {type(m or learn.model[0]).__name__}. Fix: bn_blocks=0 (--bn_blocks 0), the head on pooled embeddings.")
+    if not 0 < bn_blocks <= len(m.blocks):
+        raise SeedlingError(f"bn_blocks={bn_blocks}: this body has {len(m.blocks)} blocks; pick 1 to {len(m.blocks)}, or 0 for pooled embeddings.")
+    return nn.Sequential(m.conv_stem, m.bn1, *m.blocks[:-bn_blocks]), nn.Sequential(*m.blocks[-bn_blocks:], m.conv_head, m.bn2)
+
+def has_bn_tail(learn:Learner) -> bool:
+    "Whether `body_split` can cut `learn`'s body (timm EfficientNet and MobileNet bodies)."
+    try: body_split(learn, 1); return True
+    except SeedlingError: return False
+
+def feature_model(learn:Learner, bn_blocks:int=0) -> nn.Module:
+    "What computes the features: the body then pooling (`learn.model[0]`, `learn.model[1][:2]`), or the body's front before its last `bn_blocks` blocks."
+    return body_split(learn, bn_blocks)[0] if bn_blocks else nn.Sequential(learn.model[0], learn.model[1][:2])
+
+def embed(learn:Learner, xb:Tensor, bn_blocks:int=0) -> Tensor:
+    "The features of a normalized batch: pooled embeddings, or with `bn_blocks` the front's activation maps."
+    return feature_model(learn, bn_blocks)(xb)
+
 
 # %% ../nbs/06_features.ipynb
 def module_hash(m:nn.Module) -> str:
@@ -48,12 +71,14 @@ def _tfms_desc(learn:Learner) -> list:
     return out
 
 def features_key(learn:Learner, files, # the learner, and the images in order
-                 flips:bool=False # four views per image
+                 flips:bool=False, # four views per image
+                 bn_blocks:int=0 # the front's maps before the last `bn_blocks` blocks instead of pooled embeddings
                 ) -> str:
-    "A hash of everything the embeddings of `files` depend on."
+    "A hash of everything the features of `files` depend on."
     arch = learn.arch if isinstance(getattr(learn, 'arch', None), str) else type(learn.model[0]).__name__
-    desc = dict(arch=arch, body=module_hash(learn.model[0]), tfms=_tfms_desc(learn), flips=flips, version=1,
-                files=[[str(Path(f).resolve()), file_hash(f)] for f in files])
+    desc = dict(arch=arch, body=module_hash(body_split(learn, bn_blocks)[0] if bn_blocks else learn.model[0]),
+                tfms=_tfms_desc(learn), flips=flips, version=1, files=[[str(Path(f).resolve()), file_hash(f)] for f in files])
+    if bn_blocks: desc['bn_blocks'] = bn_blocks  # (pooled embeddings keep their keys)
     return hashlib.md5(json.dumps(desc).encode()).hexdigest()
 
 # %% ../nbs/06_features.ipynb
@@ -64,9 +89,10 @@ def _check_files(files) -> list:
     if missing: raise SeedlingError(f"{len(missing)} image files do not exist:{short_list(missing)}\nFix: pass existing files.")
     return files
 
-def frozen_embed(learn:Learner, xb:Tensor): # the learner (in eval mode), and a batch to trace with
+def frozen_embed(learn:Learner, xb:Tensor, # the learner (in eval mode), and a batch to trace with
+                 bn_blocks:int=0): # as in `embed`
     "`embed` traced and frozen by TorchScript (weights folded in as constants) for CPU inference; `None` where that fails."
-    body = nn.Sequential(learn.model[0], learn.model[1][:2]).eval()  # a new container starts in training mode
+    body = feature_model(learn, bn_blocks).eval()  # a new container starts in training mode
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter('ignore')  # tracer and deprecation warnings
@@ -75,7 +101,7 @@ def frozen_embed(learn:Learner, xb:Tensor): # the learner (in eval mode), and a 
 
 JIT_MIN_IMAGES = 1000 # below this many forwards, tracing (a few seconds) costs more than it saves
 
-def _compute_features(learn:Learner, files, bs:int, flips:bool, jit:bool|None=None) -> np.ndarray:
+def _compute_features(learn:Learner, files, bs:int, flips:bool, jit:bool|None=None, bn_blocks:int=0) -> np.ndarray:
     dl = learn.dls.test_dl(files, bs=bs)
     model, cl = learn.model, any(isinstance(c, ChannelsLast) for c in learn.cbs)
     if jit is None: jit = dl.device.type == 'cpu' and len(files)*(4 if flips else 1) >= JIT_MIN_IMAGES
@@ -83,9 +109,9 @@ def _compute_features(learn:Learner, files, bs:int, flips:bool, jit:bool|None=No
     if cl: model.to(memory_format=torch.channels_last)  # what fastai's ChannelsLast does before fitting
     model.eval(); out, f = [], None
     def run(v):
-        if not jit: return embed(learn, v)
+        if not jit: return embed(learn, v, bn_blocks)
         nonlocal f
-        if f is None: f = frozen_embed(learn, v[:16]) or (lambda v: embed(learn, v))
+        if f is None: f = frozen_embed(learn, v[:16], bn_blocks) or (lambda v: embed(learn, v, bn_blocks))
         return torch.cat([f(c) for c in v.split(16)])  # small chunks stay in the CPU's caches
     try:
         with torch.no_grad():
@@ -104,15 +130,17 @@ def extract_features(learn:Learner, # a learner from `seedling_learner` (any bac
                      bs:int=64, # batch size
                      flips:bool=False, # also the three flipped views: shape (4, n, d), view 0 unflipped
                      cache:bool=True, # load from / save to `cache_dir('features')`
-                     jit:bool|None=None # TorchScript-frozen forward; default: on the CPU for `JIT_MIN_IMAGES` or more
+                     jit:bool|None=None, # TorchScript-frozen forward; default: on the CPU for `JIT_MIN_IMAGES` or more
+                     bn_blocks:int=0 # 0: pooled embeddings; k: the body's maps before its last k blocks, `(n, c, h, w)`, for `fit_head(bn_blocks=k)`
                     ) -> np.ndarray:
-    "Pooled embeddings (float32, `n_files x d`) of `files` under `learn`'s body and validation transforms, cached."
+    "Pooled embeddings (float32, `n_files x d`), or the front's maps, of `files` under `learn`'s body and validation transforms, cached."
     files = _check_files(files)
-    fname = cache_dir('features')/f"{features_key(learn, files, flips)}.npy" if cache else None
+    if bn_blocks: body_split(learn, bn_blocks)  # a clear error before any work
+    fname = cache_dir('features')/f"{features_key(learn, files, flips, bn_blocks)}.npy" if cache else None
     if fname is not None and fname.exists():
         try: return np.load(fname)
         except (OSError, ValueError): pass  # a damaged cache file is recomputed
-    try: x = _compute_features(learn, files, bs, flips, jit)
+    try: x = _compute_features(learn, files, bs, flips, jit, bn_blocks)
     except SeedlingError: raise
     except Exception:
         usable_images(files)  # names unreadable images, if that is what failed
@@ -127,13 +155,13 @@ def dataset_labels(ds) -> np.ndarray:
     "Class indices of a fastai `Datasets` without opening its images."
     return np.array([int(ds.tls[1][i]) for i in range(len(ds))], dtype=np.int64)
 
-def dls_features(learn:Learner, bs:int=64, flips:bool=False, cache:bool=True) -> AttrDict:
-    "Embeddings and labels of `learn.dls`' training and validation images: `x, y, train, valid, files, vocab, learn`."
+def dls_features(learn:Learner, bs:int=64, flips:bool=False, cache:bool=True, bn_blocks:int=0) -> AttrDict:
+    "Features and labels of `learn.dls`' training and validation images: `x, y, train, valid, files, vocab, learn, bn_blocks`."
     tr, va = learn.dls.train_ds, learn.dls.valid_ds
     files = [*tr.items, *va.items]
-    x = extract_features(learn, files, bs=bs, flips=flips, cache=cache)
+    x = extract_features(learn, files, bs=bs, flips=flips, cache=cache, bn_blocks=bn_blocks)
     return AttrDict(x=x, y=np.concatenate([dataset_labels(tr), dataset_labels(va)]), train=np.arange(len(tr)),
-                    valid=np.arange(len(tr), len(files)), files=files, vocab=list(learn.dls.vocab), learn=learn)
+                    valid=np.arange(len(tr), len(files)), files=files, vocab=list(learn.dls.vocab), learn=learn, bn_blocks=bn_blocks)
 
 def dataset_features(data:Path=None, # dataset root or folder of class folders; default: the bundled sample
                      arch:str='tf_efficientnet_lite0', # timm architecture
@@ -195,6 +223,9 @@ def resample(x:np.ndarray, y, # training embeddings (never validation ones) and 
     "`(x, y)` with minority classes oversampled by imbalanced-learn's SMOTE, ADASYN or `RandomOverSampler`; originals first."
     check_balance(method)
     x, y = np.asarray(x), np.asarray(y)
+    if x.ndim > 2:  # maps (`bn_blocks`): resampled as flat vectors
+        xr, yr = resample(x.reshape(len(x), -1), y, method, k, seed)
+        return xr.reshape(-1, *x.shape[1:]), yr
     counts = Counter(y.tolist())
     if method in ('none', 'weights') or len(set(counts.values())) == 1: return x, y
     if method == 'oversample':
@@ -229,9 +260,24 @@ def _tensor_dl(x, y, bs, shuffle, device):
                       bs=bs, shuffle=shuffle, drop_last=shuffle and len(y) > bs, device=device)
 
 def stack_views(x, y) -> tuple:
-    "Embeddings `(views, n, d)` (from `flips=True`) as `views*n` rows with their labels repeated; 2-D `x` unchanged."
+    "Features with views (from `flips=True`) as `views*n` rows with their labels repeated; features without views unchanged."
     x, y = np.asarray(x), np.asarray(y)
-    return (x.reshape(-1, x.shape[-1]), np.tile(y, len(x))) if x.ndim == 3 else (x, y)
+    return (x.reshape(-1, *x.shape[2:]), np.tile(y, len(x))) if _is_views(x) else (x, y)
+
+class BnStatsFixed(Callback):
+    "While training, the batch-norm layers of the body part (`model[0]`) normalize with their running statistics, which stay fixed."
+    order = TrainEvalCallback.order + 1  # after fastai puts the model in training mode
+    def before_train(self):
+        for m in self.learn.model[0].modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
+
+def _bn_tail(learn:Learner, bn_blocks:int) -> nn.Module:
+    "A copy of `learn`'s tail in which only the batch-norm weights and biases train."
+    tail = deepcopy(body_split(learn, bn_blocks)[1]).float()
+    for p in tail.parameters(): p.requires_grad_(False)
+    for m in tail.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine: m.weight.requires_grad_(True); m.bias.requires_grad_(True)
+    return tail
 
 def fit_head(learn:Learner, # its head (`learn.model[1][2:]`) is copied, trained, and loaded back
              x_train, y_train, # training embeddings (with views, `(views, n, d)`: every view trains) and class indices
@@ -239,13 +285,19 @@ def fit_head(learn:Learner, # its head (`learn.model[1][2:]`) is copied, trained
              epochs:int=HEAD_EPOCHS, lr:float=HEAD_LR, bs:int=64, wd:float=None,
              balance:str='none', # 'none', 'weights', 'oversample', 'smote' or 'adasyn'
              seed:int=42, load:bool=True, # load the trained head into `learn`
-             quiet:bool=False # no progress bar or epoch table
+             quiet:bool=False, # no progress bar or epoch table
+             bn_blocks:int=0 # with maps from `extract_features(bn_blocks=k)`: the tail's batch-norm weights train too
             ) -> Learner:
-    "Train a copy of `learn`'s fastai head on embeddings with `fit_one_cycle`; load it into `learn`. Returns the head's `Learner`."
+    "Train a copy of `learn`'s fastai head (and tail batch-norm) on features with `fit_one_cycle`; load it into `learn`. Returns its `Learner`."
     check_balance(balance)
+    want = 'maps (n, c, h, w)' if bn_blocks else 'embeddings (n, d)'
+    for name, v in [('x_train', x_train), ('x_valid', x_valid)]:
+        if np.ndim(v) - _is_views(v) != (4 if bn_blocks else 2):
+            raise SeedlingError(f"fit_head(bn_blocks={bn_blocks}) trains on {want}, but {name} has shape {np.shape(v)}. "
+                                f"Fix: extract the features with the same bn_blocks (extract_features/dls_features(..., bn_blocks={bn_blocks})).")
     set_seed(seed)
     x_train, y_train = resample(*stack_views(x_train, y_train), balance, seed=seed)
-    if np.ndim(x_valid) == 3: x_valid = x_valid[0]
+    if _is_views(x_valid): x_valid = x_valid[0]
     n_out = learn.model[1][-1].out_features
     weight = class_weights(y_train, n_out) if balance == 'weights' else None
     dev = learn.dls.device
@@ -254,19 +306,23 @@ def fit_head(learn:Learner, # its head (`learn.model[1][2:]`) is copied, trained
     for m in head.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm): m.reset_parameters()
     apply_init(head, nn.init.kaiming_normal_)  # a fresh head as `vision_learner` makes it, even if `learn`'s was trained
-    hl = Learner(dls, head, loss_func=CrossEntropyLossFlat(weight=None if weight is None else weight.to(dev)),
-                 metrics=seedling_metrics(), wd=wd)
+    if bn_blocks: tail = _bn_tail(learn, bn_blocks).to(dev)
+    model = nn.Sequential(tail, deepcopy(learn.model[1][:2]), head) if bn_blocks else head
+    hl = Learner(dls, model, loss_func=CrossEntropyLossFlat(weight=None if weight is None else weight.to(dev)),
+                 metrics=seedling_metrics(), wd=wd, cbs=BnStatsFixed() if bn_blocks else None)
     if quiet:
         with hl.no_bar(), hl.no_logging(): hl.fit_one_cycle(epochs, lr)
     else: hl.fit_one_cycle(epochs, lr)
-    if load: learn.model[1][2:].load_state_dict(hl.model.state_dict())
+    if load:
+        learn.model[1][2:].load_state_dict(head.state_dict())
+        if bn_blocks: body_split(learn, bn_blocks)[1].load_state_dict(tail.state_dict())
     return hl
 
 # %% ../nbs/06_features.ipynb
 def head_predictions(hl:Learner, x) -> np.ndarray:
-    "Class probabilities of the head `hl.model` on embeddings `x` (eval mode); with views `(views, n, d)`, their mean (TTA)."
+    "Class probabilities of `fit_head`'s model on features `x` (eval mode); with views, their mean (TTA)."
     x = np.asarray(x)
-    if x.ndim == 3: return np.mean([head_predictions(hl, v) for v in x], 0)
+    if _is_views(x): return np.mean([head_predictions(hl, v) for v in x], 0)
     hl.model.eval()
     with torch.no_grad():
         return F.softmax(hl.model(tensor(x).float().to(hl.dls.device)), 1).cpu().numpy()

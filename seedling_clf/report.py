@@ -49,7 +49,7 @@ def train_command(settings:dict) -> str:
             'freeze_epochs', 'bs', 'lr', 'seed', 'valid_pct', 'weights', 'balance', 'monitor']
     if s.get('schedule') == 'sgdr': keys += ['schedule', 'cycles', 'cycle_len', 'cycle_mult']
     if s.get('mix') not in (None, 'none'): keys += ['mix', 'mix_alpha']
-    if s.get('head_from_features'): keys += ['head_epochs']
+    if s.get('head_from_features'): keys += ['head_epochs', 'bn_blocks']
     def arg(v): return ','.join(map(str, v)) if isinstance(v, (list, tuple)) else json.dumps(v) if ' ' in str(v) else v
     flags = [f"--{k}" for k in ('head_from_features', 'lr_find_per_stage', 'skip_bad') if s.get(k)]
     return ' '.join(['seedling_train'] + [f"--{k} {arg(s[k])}" for k in keys if s.get(k) is not None] + flags)

@@ -11,7 +11,7 @@ from fastai.vision.all import *
 from .core import *
 from .data import *
 from .models import *
-from .features import dls_features, dataset_labels, fit_head, check_balance, class_weights, HEAD_EPOCHS
+from .features import dls_features, dataset_labels, fit_head, check_balance, class_weights, has_bn_tail, body_split, HEAD_EPOCHS
 
 # %% auto 0
 __all__ = ['TRAIN_DEFAULTS', 'MIX_ALPHA', 'SCHEDULES', 'MIXES', 'MONITORS', 'classification_metrics', 'evaluate', 'find_lr',
@@ -241,7 +241,7 @@ def oversampled_dls(dls:DataLoaders) -> DataLoaders:
 
 # %% ../nbs/03_train.ipynb
 _RESUME_KEYS = ('arch', 'bs', 'lr_mult', 'schedule', 'cycles', 'cycle_len', 'cycle_mult', 'mix', 'mix_alpha', 'balance',
-                'label_smoothing', 'frozen_bn', 'seed', 'valid_pct', 'data', 'weights', 'head_from_features', 'stage_lr_decay')
+                'label_smoothing', 'frozen_bn', 'seed', 'valid_pct', 'data', 'weights', 'head_from_features', 'bn_blocks', 'stage_lr_decay')
 
 def _clear_run(out:Path):
     "Remove a previous run's checkpoint and snapshots from `out`."
@@ -279,6 +279,7 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
                      head_from_features:bool=False, # train the head on cached backbone features instead of a frozen fastai stage
                      balance:str=None, # 'none', 'weights' (weighted loss), 'oversample' (balanced sampler), 'smote' or 'adasyn' (oversampled features; need head_from_features)
                      head_epochs:int=None, # epochs of the head on features (default `HEAD_EPOCHS`)
+                     bn_blocks:int=None, # with head_from_features: the body's last blocks whose batch-norm trains with the head (default 1 where the body allows it, else 0)
                      schedule:str=None, # unfrozen stage: 'one_cycle' or 'sgdr' (warm restarts, snapshot ensemble)
                      cycles:int=None, cycle_len:int=None, cycle_mult:int=None, # SGDR: cycles, epochs of the first, growth factor
                      mix:str=None, # 'none', 'mixup' or 'cutmix'
@@ -301,9 +302,12 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     if balance in ('smote', 'adasyn') and not head_from_features:
         raise SeedlingError(f"balance={balance!r} oversamples backbone features, so it needs head_from_features "
                             "(--head_from_features), or use balance='weights' or 'oversample' (--balance weights).")
+    if bn_blocks and not head_from_features:
+        raise SeedlingError(f"bn_blocks={bn_blocks} trains the tail's batch-norm from cached features, so it needs head_from_features "
+                            "(--head_from_features); a frozen fastai stage already trains all of the body's batch-norm.")
     plan = train_plan(cfg, head_from_features)
     settings = dict(cfg, preset=preset_name, seed=seed, valid_pct=valid_pct, data=str(train_folder(data or sample_path())),
-                    weights=str(weights), head_from_features=head_from_features,
+                    weights=str(weights), head_from_features=head_from_features, bn_blocks=bn_blocks,
                     head_epochs=ifnone(head_epochs, HEAD_EPOCHS) if head_from_features else None)
     out = Path(out)
     ck = _read_checkpoint(out, plan, {k: settings[k] for k in _RESUME_KEYS}) if resume else None
@@ -321,6 +325,8 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     learn = seedling_learner(dls, cfg['arch'], weights=weights, loss_func=loss)
     learn.path, learn.model_dir = out, 'models'  # models/best.pth, checkpoint.pth, snapshot_*.pth (and lr_find's temporary file)
     hist = EpochHistory(); learn.add_cb(hist)
+    nb = ifnone(bn_blocks, 1 if has_bn_tail(learn) else 0) if head_from_features else 0
+    if nb: body_split(learn, nb)  # a clear error before any training
     if ck: suggestion, top, head_stage, hist.rows = ck['lr_find_valley'], ck['lr'], ck['head_stage'], ck['history']
     else:
         suggestion = find_lr(learn, out/'lr_find.png') if lr_find else None
@@ -332,13 +338,13 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
         head_stage = None
         if head_from_features:  # the head stage from cached features: extract once, train the head, load it
             t0, learn.stage = time.time(), 'features'; learn.freeze()
-            fd = dls_features(learn, bs=cfg['bs'])
+            fd = dls_features(learn, bs=cfg['bs'], bn_blocks=nb)
             hl = fit_head(learn, fd.x[fd.train], fd.y[fd.train], fd.x[fd.valid], fd.y[fd.valid],
-                          epochs=ifnone(head_epochs, HEAD_EPOCHS), balance=balance, seed=seed)
+                          epochs=ifnone(head_epochs, HEAD_EPOCHS), balance=balance, seed=seed, bn_blocks=nb)
             names = hl.recorder.metric_names[1:-1]
             hist.rows += [dict(stage='features', size=cur_size, **dict(zip(names, v))) for v in hl.recorder.values]
             head_stage = dict(epochs=ifnone(head_epochs, HEAD_EPOCHS), wall_time_s=round(time.time()-t0, 1),
-                              n_train=len(hl.dls.train.dataset), n_features=int(fd.x.shape[1]))
+                              n_train=len(hl.dls.train.dataset), n_features=int(np.prod(fd.x.shape[1:])), bn_blocks=nb)
             learn.stage = None
 
     best = SaveBest(cfg['monitor'])

@@ -11,6 +11,7 @@ def test_train_head_from_features_with_smote(tmp_path):
     m = json.loads((out/'metrics.json').read_text())
     assert m['settings']['head_from_features'] is True and m['settings']['balance'] == 'smote'
     assert m['head_stage']['epochs'] == 4 and m['head_stage']['n_train'] == 96  # the sample is balanced already
+    assert m['head_stage']['bn_blocks'] == 1  # the last block's batch-norm trained with the head (SMOTE on its input maps)
     h = pd.read_csv(out/'history.csv')
     assert list(h.stage) == ['features']*4 + ['unfrozen']  # no frozen fastai epoch
     assert (out/'model.pkl').stat().st_size > 0 and 'validation: micro-F1' in res.stdout
@@ -26,7 +27,8 @@ def test_train_balance_weights_without_features(tmp_path):
 
 
 def test_balance_errors(tmp_path):
-    for args, names in [(['--balance', 'smote'], '--head_from_features'), (['--balance', 'undersample'], 'Unknown balance')]:
+    for args, names in [(['--balance', 'smote'], '--head_from_features'), (['--balance', 'undersample'], 'Unknown balance'),
+                        (['--bn_blocks', '1'], '--head_from_features'), (['--head_from_features', '--bn_blocks', '9'], 'pick 1 to')]:
         res = run('seedling_train', '--out', tmp_path/'run', '--size', 32, *args, check=False)
         assert res.returncode == 2 and names in res.stderr and 'Traceback' not in res.stderr, res.stderr
         assert not (tmp_path/'run'/'model.pkl').exists()
