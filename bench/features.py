@@ -7,8 +7,8 @@ ImageNet weights at the `fast` preset's size (128 px), CPU:
    of `train_classifier`), timed, once per training seed (`--seeds`);
 2. from features: a fresh learner, features of all images extracted once into an empty cache (timed), then trained
    on for the same E epochs (`fit_head`), timed, once per seed; a recipe's time is extraction + head; the extraction
-   again with the cache warm; the model (body with the first seed's head loaded into it) is scored on the validation
-   images and compared with the feature-space predictions. Three recipes: the head with the last block's batch-norm
+   again with the cache warm; the model (body with the last seed's head loaded into it) is scored on the validation
+   images and compared with the feature-space predictions. Four recipes: the head with the last block's batch-norm
    on the maps before that block (`bn_blocks=1`, the default of `train_classifier(head_from_features=True)`); the
    head alone on pooled embeddings (`bn_blocks=0`); the head alone on the four flipped views of every image
    (`flips=True`), all of which train it; the head with the last two blocks' batch-norm (`bn_blocks=2`);
@@ -83,16 +83,16 @@ def main():
     #    pooled embeddings (bn_blocks=0), the head with the last block's batch-norm on the maps before it (bn_blocks=1,
     #    what `train_classifier(head_from_features=True)` runs), and the head on the four flipped views
     def from_features(learn, bn_blocks=0, flips=False):
-        "Extraction once, the head once per seed (the first seed's loaded into `learn`); the model/head agreement."
+        "Extraction once, the head once per seed (the last seed's loaded into `learn`); the model/head agreement."
         t = time.time()
         f = dls_features(learn, bs=a.bs, flips=flips, bn_blocks=bn_blocks)
         ext = time.time() - t
         sel = (lambda idx: f.x[:, idx]) if flips else (lambda idx: f.x[idx])
         runs = {}
-        for seed in a.seeds:  # every seed starts from the same body (nothing loaded into `learn` yet)
+        for seed in a.seeds:  # every seed starts from the same body: only the last one's head (and tail) loads into `learn`
             t = time.time()
             h = fit_head(learn, sel(f.train), f.y[f.train], sel(f.valid), f.y[f.valid], epochs=a.epochs, seed=seed,
-                         quiet=True, load=False, bn_blocks=bn_blocks)
+                         quiet=True, load=seed == a.seeds[-1] and not flips, bn_blocks=bn_blocks)
             head_s = time.time() - t
             p = head_predictions(h, f.x[0, f.valid] if flips else f.x[f.valid])
             m = classification_metrics(f.y[f.valid], p.argmax(1), vocab)
@@ -103,21 +103,16 @@ def main():
         t = time.time()
         dls_features(learn, bs=a.bs, flips=flips, bn_blocks=bn_blocks)
         extra = dict(extraction_s=round(ext, 1), warm_cache_s=round(time.time() - t, 1))
-        if not flips:  # the first seed's head (and tail) again, loaded into the full model, on the validation images
-            h = fit_head(learn, f.x[f.train], f.y[f.train], f.x[f.valid], f.y[f.valid], epochs=a.epochs, seed=a.seeds[0],
-                         quiet=True, bn_blocks=bn_blocks)
-            p0 = head_predictions(h, f.x[f.valid])
+        if not flips:  # the full model, with the last seed's head (and tail) loaded, on the validation images
             extra.update(model_micro_f1=round(evaluate(learn)['micro_f1'], 4),
-                         model_head_agreement=float((p0.argmax(1) == learn.get_preds()[0].argmax(1).numpy()).mean()))
+                         model_head_agreement=float((p.argmax(1) == learn.get_preds()[0].argmax(1).numpy()).mean()))
         return f, runs, extra
 
     old_cache = os.environ.get('SEEDLING_CACHE')
     with tempfile.TemporaryDirectory() as cache:
         os.environ['SEEDLING_CACHE'] = cache
-        learn2 = seedling_learner(dls, cfg['arch'])
-        fd, feat, feat_x = from_features(learn2)
-        learn3 = seedling_learner(dls, cfg['arch'])
-        fm, tail, tail_x = from_features(learn3, bn_blocks=1)
+        fd, feat, feat_x = from_features(seedling_learner(dls, cfg['arch']))
+        fm, tail, tail_x = from_features(seedling_learner(dls, cfg['arch']), bn_blocks=1)
         _, tail2, tail2_x = from_features(seedling_learner(dls, cfg['arch']), bn_blocks=2)
         _, views, views_x = from_features(seedling_learner(dls, cfg['arch']), flips=True)
         if old_cache is None: del os.environ['SEEDLING_CACHE']
@@ -144,11 +139,12 @@ def main():
     for k, c in res['comparison'].items(): print(f"{k}: speed-up {c['speedup']:.1f}x, mean micro-F1 difference {c['micro_f1_difference']:+.4f}", flush=True)
 
     # 3. balancing on the cached features (training side only): pooled embeddings, and the maps with bn_blocks=1
+    #    (a fresh learner each time: `fit_head` starts from the learner's tail, and the head stage above loaded a trained one)
     for key, f, nb in [('balancing', fd, 0), ('balancing_bn_blocks_1', fm, 1)]:
         res[key] = {}
         for bal in ['none', 'weights', 'smote', 'adasyn']:
             t = time.time()
-            hb = fit_head(learn3 if nb else learn2, f.x[f.train], f.y[f.train], f.x[f.valid], f.y[f.valid], epochs=a.head_epochs,
+            hb = fit_head(seedling_learner(dls, cfg['arch']), f.x[f.train], f.y[f.train], f.x[f.valid], f.y[f.valid], epochs=a.head_epochs,
                           balance=bal, load=False, quiet=True, bn_blocks=nb)
             m = classification_metrics(f.y[f.valid], head_predictions(hb, f.x[f.valid]).argmax(1), vocab)
             res[key][bal] = dict(wall_time_s=round(time.time()-t, 1), n_train=len(hb.dls.train.dataset), **m, **minority(m, vocab, counts))
@@ -178,7 +174,7 @@ def main():
                   f"| {m['macro_f1']:.4f} | {m['minority_f1']:.4f} | {per} |")
     md += ["", f"bn_blocks=1 (the default of `--head_from_features`): {tl['extraction_s']:.1f} s extracting the maps before the last block "
            f"(TorchScript-frozen front), {tl['head_s']:.1f} s per head with the last block's batch-norm; {tl['warm_cache_s']:.1f} s to reload "
-           f"with the cache warm. The full model (body with the seed-{a.seeds[0]} head and tail batch-norm loaded) scores micro-F1 "
+           f"with the cache warm. The full model (body with the seed-{a.seeds[-1]} head and tail batch-norm loaded) scores micro-F1 "
            f"{tl['model_micro_f1']:.4f} on the validation images and agrees with the feature-space model on {tl['model_head_agreement']:.1%} of them.\n",
            f"Head alone on pooled embeddings: {hx['extraction_s']:.1f} s extraction, {hx['head_s']:.1f} s per head, {hx['warm_cache_s']:.1f} s warm; "
            f"model {hx['model_micro_f1']:.4f}, agreement {hx['model_head_agreement']:.1%}. With the four flipped views ({fv4['extraction_s']:.1f} s "

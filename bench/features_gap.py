@@ -1,7 +1,7 @@
 """Where the head stage from features loses micro-F1 to the frozen fastai head stage, and what closes the gap.
 
-`bench/features.py` measures the head stage from cached features at 15x the speed of the frozen fastai head stage
-but 0.02 lower in validation micro-F1. The frozen fastai stage differs from the head on cached features in three
+`bench/features.py` measures the head on cached pooled embeddings at about 13x the speed of the frozen fastai head
+stage but 0.02 lower in validation micro-F1. The frozen fastai stage differs from the head on cached features in three
 ways: fresh augmentation every epoch (flips, rotations, lighting), the body's batch-norm layers in training mode
 (batch statistics, running statistics moving to this data) and their affine weights trained (`train_bn`). On the
 full data (the same split, 128 px, tf_efficientnet_lite0, the same `--epochs`), once per training seed:

@@ -11,7 +11,7 @@ from fastai.vision.all import *
 from fastcore.script import call_parse, store_true, Param
 from .core import *
 from .data import seedling_dls
-from .models import seedling_metrics
+from .models import seedling_metrics, export_model
 from .train import evaluate, plot_confusion, EpochHistory, train_classifier
 from .cli import run_cli
 
@@ -101,7 +101,7 @@ def train_baseline(data:Path=None, # dataset root or folder of class folders; de
     learn.recorder.plot_loss(); plt.savefig(out/'losses.png', dpi=100); plt.close()
     pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
     learn.remove_cb(hist)
-    learn.export(out/'model.pkl')
+    export_model(learn, out/'model.pkl')
     res.update(wall_time_s=round(time.time()-start, 1), lr=lr, n_params=n_params(learn.model),
                settings=dict(kind=kind, arch=kind, size=size, epochs=epochs, bs=bs, lr=lr, seed=seed, valid_pct=valid_pct,
                              data=str(train_folder(data or sample_path()))),

@@ -12,7 +12,7 @@ from fastai.interpret import ClassificationInterpretation
 from fastcore.script import call_parse, store_true, Param
 from .core import *
 from .data import labelled_images, stratified_splitter, seedling_block
-from .models import seedling_learner
+from .models import seedling_learner, export_model
 from .train import classification_metrics, EpochHistory, set_train_bn, prepare_stage, fit_stage
 from .inference import load_model, ensemble_probs
 from .cli import run_cli
@@ -196,7 +196,7 @@ def train_final(run:Path, # a run folder written by `seedling_train` (metrics.js
     out.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
     learn.recorder.plot_loss(with_valid=False); plt.savefig(out/'losses.png', dpi=100); plt.close()
-    learn.export(out/'model.pkl')
+    export_model(learn, out/'model.pkl')
     settings = dict(cfg, freeze_epochs=freeze_epochs, epochs=epochs, stages=plan, valid_pct=0., data=str(data), trained_on='all', final_of=str(run))
     save_json(dict(wall_time_s=round(time.time()-start, 1), lr=top, settings=settings, n_train=len(dls.train_ds), n_valid=0,
                    validated=dict(micro_f1=m.get('micro_f1'), macro_f1=m.get('macro_f1'), n_valid=m.get('n_valid')), **run_info()),

@@ -107,11 +107,11 @@ def _compute_features(learn:Learner, files, bs:int, flips:bool, jit:bool|None=No
     if jit is None: jit = dl.device.type == 'cpu' and len(files)*(4 if flips else 1) >= JIT_MIN_IMAGES
     was_training = model.training
     if cl: model.to(memory_format=torch.channels_last)  # what fastai's ChannelsLast does before fitting
-    model.eval(); out, f = [], None
+    model.eval(); out, body, f = [], feature_model(learn, bn_blocks), None
     def run(v):
-        if not jit: return embed(learn, v, bn_blocks)
+        if not jit: return body(v)
         nonlocal f
-        if f is None: f = frozen_embed(learn, v[:16], bn_blocks) or (lambda v: embed(learn, v, bn_blocks))
+        if f is None: f = frozen_embed(learn, v[:16], bn_blocks) or body
         return torch.cat([f(c) for c in v.split(16)])  # small chunks stay in the CPU's caches
     try:
         with torch.no_grad():
@@ -135,7 +135,6 @@ def extract_features(learn:Learner, # a learner from `seedling_learner` (any bac
                     ) -> np.ndarray:
     "Pooled embeddings (float32, `n_files x d`), or the front's maps, of `files` under `learn`'s body and validation transforms, cached."
     files = _check_files(files)
-    if bn_blocks: body_split(learn, bn_blocks)  # a clear error before any work
     fname = cache_dir('features')/f"{features_key(learn, files, flips, bn_blocks)}.npy" if cache else None
     if fname is not None and fname.exists():
         try: return np.load(fname)

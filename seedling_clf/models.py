@@ -11,7 +11,7 @@ from .core import *
 
 # %% auto 0
 __all__ = ['WEIGHT_PACKAGES', 'package_weights', 'map_state_dict', 'pretrained_file', 'imagenet_top5', 'resolve_weights',
-           'seedling_metrics', 'seedling_learner']
+           'seedling_metrics', 'seedling_learner', 'export_model']
 
 # %% ../nbs/02_models.ipynb
 WEIGHT_PACKAGES = {
@@ -107,3 +107,13 @@ def seedling_learner(dls:DataLoaders, # from `seedling_dls`
         amp = AMPMode.BF16 if on_gpu() and torch.cuda.is_bf16_supported() else AMPMode.FP16
         learn.to_channelslast(use_amp=on_gpu(), amp_mode=amp)
     return learn
+
+# %% ../nbs/02_models.ipynb
+def export_model(learn:Learner, # the learner to pickle (fastai's `learn.export`)
+                 fname:Path # where `model.pkl` goes, relative to the current directory or absolute
+                ) -> Path:
+    "`learn.export` to `fname` as the user means it: fastai joins `learn.path` and the name, so a relative `--out` would be joined twice."
+    fname = Path(fname).absolute()
+    learn.export(fname)
+    return fname
+

@@ -202,7 +202,7 @@ def export_snapshots(learn:Learner, out:Path, # the run's folder: reads `models/
     (out/'snapshots').mkdir(parents=True, exist_ok=True)
     for i in range(n):
         learn.load(f'snapshot_{i}', with_opt=False)
-        learn.export(out/'snapshots'/f'snapshot_{i}.pkl')
+        export_model(learn, out/'snapshots'/f'snapshot_{i}.pkl')
         p, targs = learn.get_preds(dl=learn.dls.valid)
         probs.append(p); each.append(dict(file=f'snapshots/snapshot_{i}.pkl', **classification_metrics(targs, p.argmax(1), learn.dls.vocab)))
     learn.model.load_state_dict(final)
@@ -325,8 +325,8 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     learn = seedling_learner(dls, cfg['arch'], weights=weights, loss_func=loss)
     learn.path, learn.model_dir = out, 'models'  # models/best.pth, checkpoint.pth, snapshot_*.pth (and lr_find's temporary file)
     hist = EpochHistory(); learn.add_cb(hist)
-    nb = ifnone(bn_blocks, 1 if has_bn_tail(learn) else 0) if head_from_features else 0
-    if nb: body_split(learn, nb)  # a clear error before any training
+    nb = ifnone(bn_blocks, int(has_bn_tail(learn))) if head_from_features else 0
+    if bn_blocks: body_split(learn, bn_blocks)  # a clear error before any training
     if ck: suggestion, top, head_stage, hist.rows = ck['lr_find_valley'], ck['lr'], ck['head_stage'], ck['history']
     else:
         suggestion = find_lr(learn, out/'lr_find.png') if lr_find else None
@@ -384,7 +384,7 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     plot_confusion(learn, out/'confusion_matrix.png')
     if learn.recorder.values: learn.recorder.plot_loss(); plt.savefig(out/'losses.png', dpi=100); plt.close()
     pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
-    learn.export(out/'model.pkl')
+    export_model(learn, out/'model.pkl')
     res.update(wall_time_s=round(time.time()-start, 1), lr_find_valley=suggestion, lr=top, head_stage=head_stage,
                stages=[dict(st, lr=state['stage_lrs'].get(st['stage'])) for st in plan], best_epoch=best.where,
                resumed_from=dict(stage=ck['stage'], epochs_done=ck['epochs_done']) if ck else None,
