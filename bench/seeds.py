@@ -1,0 +1,92 @@
+"""A recipe over three seeds: mean and standard deviation of validation micro-F1, macro-F1, Black-grass F1 and wall time.
+
+One seed on one split moves validation micro-F1 by about 0.01 here, so a claim about a recipe is a 3-seed mean. Each
+seed is a different stratified split and initialisation (`seedling_train --seed S`). Every run goes through the
+command users run (`seedling_train`, as a subprocess), so the wall time includes start-up, lr_find, training,
+evaluation and export. Anything after `--` is passed to `seedling_train` unchanged (the recipe's overrides).
+
+    python bench/seeds.py --name fast                                   # the fast preset, seeds 0, 1, 2
+    python bench/seeds.py --name fast_150 -- --sizes 96,150 --stage_epochs 4,4
+    python bench/seeds.py --name best --preset best --data .gpu_data/plant-seedlings-150
+
+Writes bench/results/seeds/<name>.json (every run's figures) and regenerates bench/results/seeds.md (one row per
+recipe). Run folders go to bench/runs/seeds/<name>/seed<S>/ (ignored by git).
+"""
+import argparse, json, os, shutil, statistics, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS, RUNS = ROOT/'bench'/'results', ROOT/'bench'/'runs'/'seeds'
+FULL_DATA = ROOT.parent/'shared'/'data'/'plant-seedlings-150'  # this workplace's copy of the Kaggle data
+WEAK_CLASS = 'Black-grass'
+
+
+def rel(p):
+    "`p` relative to the repository when it lies inside it (results carry no path of this machine)."
+    p = Path(p).resolve()
+    try: return str(p.relative_to(ROOT))
+    except ValueError: return os.path.relpath(p, ROOT)
+
+
+def train_cmd():
+    "The `seedling_train` console script beside this Python (a venv's bin), else the module's entry point."
+    exe = Path(sys.executable).with_name('seedling_train')
+    return [str(exe)] if exe.exists() else [sys.executable, '-c', 'from seedling_clf.cli import seedling_train; seedling_train()']
+
+
+def run_seed(data, out, preset, seed, extra):
+    "Train one seed through `seedling_train`; its figures from metrics.json, and the process's wall time."
+    if out.exists(): shutil.rmtree(out)
+    cmd = train_cmd() + ['--data', str(data), '--out', str(out), '--preset', preset, '--seed', str(seed), *extra]
+    start = time.time()
+    subprocess.run(cmd, check=True)
+    m = json.loads((out/'metrics.json').read_text())
+    return dict(seed=seed, micro_f1=m['micro_f1'], macro_f1=m['macro_f1'], weak_f1=m['per_class_f1'][WEAK_CLASS],
+                wall_time_s=round(time.time() - start, 1), device=m.get('device'))
+
+
+def summary(runs):
+    "Mean and (sample) standard deviation of each figure over the runs."
+    keys = ['micro_f1', 'macro_f1', 'weak_f1', 'wall_time_s']
+    sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.
+    return {k: dict(mean=statistics.mean(r[k] for r in runs), std=sd([r[k] for r in runs])) for k in keys}
+
+
+def table():
+    "bench/results/seeds.md from every recipe's json."
+    rows = ["# Recipes over seeds", "",
+            "Validation figures, mean ± standard deviation over the seeds (each a different stratified split and "
+            "initialisation); wall time of the whole `seedling_train` command. Written by `bench/seeds.py`.", "",
+            f"| recipe | command | seeds | device | micro-F1 | macro-F1 | {WEAK_CLASS} F1 | wall time (s) |",
+            "|---|---|---|---|---|---|---|---|"]
+    for f in sorted((RESULTS/'seeds').glob('*.json')):
+        r = json.loads(f.read_text()); s = r['summary']
+        pm = lambda k, d=4: f"{s[k]['mean']:.{d}f} ± {s[k]['std']:.{d}f}"
+        rows.append(f"| {r['name']} | `{r['command']}` | {','.join(str(o['seed']) for o in r['runs'])} | {r['runs'][0]['device']} "
+                    f"| {pm('micro_f1')} | {pm('macro_f1')} | {pm('weak_f1', 3)} | {pm('wall_time_s', 0)} |")
+    (RESULTS/'seeds.md').write_text('\n'.join(rows) + '\n')
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    extra = argv[argv.index('--')+1:] if '--' in argv else []
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--name', required=True, help="the recipe's name in the results")
+    p.add_argument('--preset', default='fast')
+    p.add_argument('--seeds', default='0,1,2')
+    p.add_argument('--data', default=str(FULL_DATA))
+    a = p.parse_args(argv[:argv.index('--')] if '--' in argv else argv)
+    runs = []
+    for s in [int(o) for o in a.seeds.split(',')]:
+        runs.append(run_seed(Path(a.data), RUNS/a.name/f'seed{s}', a.preset, s, extra))
+        print(f"{a.name} seed {s}: " + ', '.join(f"{k} {v}" for k, v in runs[-1].items() if k != 'seed'), flush=True)
+    res = dict(name=a.name, command=' '.join(['seedling_train', '--data', rel(a.data), '--preset', a.preset, *extra]),
+               runs=runs, summary=summary(runs))
+    (RESULTS/'seeds').mkdir(parents=True, exist_ok=True)
+    (RESULTS/'seeds'/f'{a.name}.json').write_text(json.dumps(res, indent=2) + '\n')
+    table()
+    print(json.dumps(res['summary'], indent=1))
+
+
+if __name__ == '__main__':
+    main()
