@@ -12,7 +12,7 @@ evaluation and export. Anything after `--` is passed to `seedling_train` unchang
 Writes bench/results/seeds/<name>.json (every run's figures) and regenerates bench/results/seeds.md (one row per
 recipe). Run folders go to bench/runs/seeds/<name>/seed<S>/ (ignored by git).
 """
-import argparse, json, os, shutil, statistics, subprocess, sys, time
+import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,9 +29,12 @@ def rel(p):
 
 
 def train_cmd():
-    "The `seedling_train` console script beside this Python (a venv's bin), else the module's entry point."
+    "The `seedling_train` console script beside this Python (a venv's bin), else one written as pip would write it."
     exe = Path(sys.executable).with_name('seedling_train')
-    return [str(exe)] if exe.exists() else [sys.executable, '-c', 'from seedling_clf.cli import seedling_train; seedling_train()']
+    if exe.exists(): return [str(exe)]
+    script = Path(tempfile.gettempdir())/'seedling_train_cli.py'  # `python -c` would hide the arguments from call_parse
+    script.write_text("import sys\nfrom seedling_clf.cli import seedling_train\nsys.exit(seedling_train())\n")
+    return [sys.executable, str(script)]
 
 
 def run_seed(data, out, preset, seed, extra):
