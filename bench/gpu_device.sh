@@ -19,7 +19,9 @@ if [ -n "$OUT" ]; then
   mkdir -p "$OUT/results" "$OUT/runs"
   cp bench/results/gpu*.json bench/results/gpu*.md /tmp/gpu_log.txt "$OUT/results/" 2>/dev/null
   for d in bench/runs/gpu*/*/; do
-    [ -d "$d" ] && mkdir -p "$OUT/runs/$(basename "$(dirname "$d")")_$(basename "$d")" && cp "$d"metrics.json "$d"history.csv "$OUT/runs/$(basename "$d")/" 2>/dev/null
+    [ -d "$d" ] || continue
+    run="$OUT/runs/$(basename "$(dirname "$d")")_$(basename "$d")"
+    mkdir -p "$run" && cp "$d"metrics.json "$d"history.csv "$run/" 2>/dev/null
   done
 fi
 exit $rc
