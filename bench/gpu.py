@@ -15,11 +15,11 @@ error and the next part runs):
   over the seeds run.
 
 Writes bench/results/gpu.{json,md} after every part (`--smoke`: bench/results/gpu_smoke.*). `--smoke` runs the
-same code on the bundled sample at tiny sizes, on whatever device there is, to check the script itself.
+same code on a few images of the bundled sample at tiny sizes, on whatever device there is, to check the script itself.
 
     python bench/gpu.py [--data .gpu_data/plant-seedlings-150] [--budget_s 420] [--seeds 0,1,2] [--smoke]
 """
-import argparse, json, os, platform, subprocess, sys, time, traceback, warnings
+import argparse, json, os, platform, subprocess, sys, tempfile, time, traceback, warnings
 from pathlib import Path
 
 warnings.simplefilter('ignore')
@@ -113,13 +113,13 @@ def part_epoch(a, ctx) -> dict:
     learn.unfreeze()
     check, timer = on_device_check(expect), epoch_timer()
     say(f"  dls built in {time.time()-t0:.1f} s: {len(dls.train_ds)} train + {len(dls.valid_ds)} valid images, bs {a.bs}, "
-        f"{dls.train.num_workers} workers, pin_memory {dls.train.pin_memory}, {type(dls.train).__name__}; callbacks {[type(c).__name__ for c in learn.cbs]}")
+        f"{dls.train.fake_l.num_workers} workers, pin_memory {dls.train.pin_memory}, {type(dls.train).__name__}; callbacks {[type(c).__name__ for c in learn.cbs]}")
     with learn.no_bar(): learn.fit_one_cycle(1 + a.epochs, 2e-3, cbs=[check, timer])
     timed = timer.rows[1:]
     n = len(dls.train_ds) + len(dls.valid_ds)
     mean = lambda k: sum(r[k] for r in timed)/len(timed)
     ctx['learn'], ctx['amp_dtype'] = learn, sorted(check.pred_dtypes)
-    return dict(arch='tf_efficientnet_lite0', weights=weights, size=a.size, bs=a.bs, num_workers=dls.train.num_workers,
+    return dict(arch='tf_efficientnet_lite0', weights=weights, size=a.size, bs=a.bs, num_workers=dls.train.fake_l.num_workers,
                 pin_memory=bool(dls.train.pin_memory), dl_type=type(dls.train).__name__, n_train=len(dls.train_ds), n_valid=len(dls.valid_ds),
                 callbacks=[type(c).__name__ for c in learn.cbs], device_checked=expect, batches_checked=check.n_batches,
                 params_device=check.params_device, output_dtypes=sorted(check.pred_dtypes), warmup_epoch_s=timer.rows[0]['epoch_s'],
@@ -153,10 +153,11 @@ def part_tta(a, ctx) -> dict:
 
 
 def train_cmd(a, preset:str, seed:int, out:Path) -> list:
-    "`seedling_train` as a user runs it (through the CLI function, so no console script needs installing)."
-    cmd = [sys.executable, '-c', 'from seedling_clf.cli import seedling_train; seedling_train()',
-           '--data', str(a.data), '--out', str(out), '--preset', preset, '--seed', str(seed)]
-    if a.smoke: cmd += ['--sizes', '32,40', '--stage_epochs', '1,1', '--freeze_epochs', '1', '--bs', '16', '--no_lr_find']
+    "`seedling_train` as a user runs it: the console script pip would write, so that it also runs where the package is only on `PYTHONPATH`."
+    script = Path(tempfile.gettempdir())/'seedling_train_cli.py'
+    script.write_text("import sys\nfrom seedling_clf.cli import seedling_train\nsys.exit(seedling_train())\n")
+    cmd = [sys.executable, str(script), '--data', str(a.data), '--out', str(out), '--preset', preset, '--seed', str(seed)]
+    if a.smoke: cmd += ['--sizes', '32,40', '--stage_epochs', '1,1', '--freeze_epochs', '1', '--bs', '8', '--no_lr_find']
     return cmd
 
 
@@ -171,7 +172,7 @@ def part_preset(a, ctx, preset:str, seed:int, timeout:float) -> dict:
     if p.returncode: raise RuntimeError(f"exit status {p.returncode}: {(p.stderr or p.stdout)[-1500:]}")
     m = json.loads((out/'metrics.json').read_text())
     say('  ' + p.stdout.strip().splitlines()[0] if p.stdout.strip() else '')
-    return dict(preset=preset, seed=seed, command=' '.join(['seedling_train'] + [rel(c) if c == str(out) or c == str(a.data) else c for c in cmd[3:]]),
+    return dict(preset=preset, seed=seed, command=' '.join(['seedling_train'] + [rel(c) if c in (str(out), str(a.data)) else c for c in cmd[2:]]),
                 wall_s=round(wall, 1), train_wall_time_s=m['wall_time_s'], micro_f1=m['micro_f1'], macro_f1=m['macro_f1'],
                 black_grass_f1=m['per_class_f1'].get('Black-grass'), accuracy=m['accuracy'], device=m.get('device'),
                 best_epoch=m.get('best_epoch'), out=rel(out))
@@ -222,6 +223,19 @@ def write(res:dict, name:str):
     (out/f'{name}.md').write_text('\n'.join(md))
 
 
+def smoke_data(n_per_class:int=5, n_test:int=8) -> Path:
+    "A few images of each class of the bundled sample, and a few test images, linked into a temporary folder."
+    import tempfile
+    from seedling_clf.core import sample_path
+    root = Path(tempfile.mkdtemp(prefix='gpu_smoke_'))
+    for d in sorted((sample_path()/'train').iterdir()):
+        (root/'train'/d.name).mkdir(parents=True)
+        for f in sorted(d.iterdir())[:n_per_class]: (root/'train'/d.name/f.name).symlink_to(f.resolve())
+    (root/'test').mkdir()
+    for f in sorted((sample_path()/'test').iterdir())[:n_test]: (root/'test'/f.name).symlink_to(f.resolve())
+    return root
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--data', default=None, help='dataset root (train/<species>/, test/); default: .gpu_data/plant-seedlings-150 or the full data')
@@ -236,7 +250,7 @@ def main():
     a = p.parse_args()
     start = time.time()
     from seedling_clf.core import full_data_path, sample_path
-    if a.smoke: a.data, a.size, a.bs, a.epochs, a.tta_bs, a.n_tta = a.data or sample_path(), 32, 16, 1, 32, 2
+    if a.smoke: a.data, a.size, a.bs, a.epochs, a.tta_bs, a.n_tta = a.data or smoke_data(), 32, 8, 1, 8, 2
     default = REPO/'.gpu_data'/'plant-seedlings-150'
     a.data = Path(a.data or (default if default.is_dir() else full_data_path() or default))
     seeds = [int(s) for s in a.seeds.split(',') if s.strip()]
