@@ -10,27 +10,39 @@ from fastai.distributed import DistributedDL, DistributedTrainer
 from .core import *
 
 # %% auto 0
-__all__ = ['RECORD_ENV', 'SeedlingDistributedDL', 'DataParallel', 'RecordIndices', 'distributed_cbs']
+__all__ = ['RECORD_ENV', 'SeedlingDistributedDL', 'DataParallel', 'local_detach', 'RecordIndices', 'distributed_cbs']
 
 # %% ../nbs/12_distributed.ipynb
 class SeedlingDistributedDL(DistributedDL):
     "fastai's `DistributedDL`, also for gloo (CPU) process groups; keeps this process's share of the epoch in `rank_idxs`."
     def _broadcast(self, t, rank):
-        if torch.distributed.get_backend() == 'nccl': return super()._broadcast(t, rank)
+        if torch.cuda.is_available() and 'gloo' not in str(torch.distributed.get_backend()): return super()._broadcast(t, rank)
         t = torch.tensor(t, dtype=torch.long)
         torch.distributed.broadcast(t, rank)
         return t.tolist()
     def get_idxs(self):
         self.rank_idxs = super().get_idxs()
         return self.rank_idxs
+    def to_detach(self, b, cpu=True, gather=True):
+        "fastai's, except that a scalar (a batch's loss or metric) is averaged over the processes, not gathered into a vector."
+        if gather and isinstance(b, Tensor) and b.ndim == 0: return to_detach(maybe_gather(b.detach()).mean(), cpu, gather=False)
+        return super().to_detach(b, cpu, gather)
 
 class DataParallel(DistributedTrainer):
-    "fastai's `DistributedTrainer` (Accelerate's DDP) with `SeedlingDistributedDL`, and `SyncBatchNorm` only on CUDA."
+    "fastai's `DistributedTrainer` (Accelerate's DDP) with `SeedlingDistributedDL`; without CUDA, gloo and no `SyncBatchNorm`."
     def __init__(self, sync_bn:bool=None, # default: on CUDA
                  **kwargs): # passed to Accelerate's `Accelerator`
-        super().__init__(sync_bn=ifnone(sync_bn, torch.cuda.is_available()), **kwargs)
+        cuda = torch.cuda.is_available()
+        super().__init__(sync_bn=ifnone(sync_bn, cuda), **{'cpu': not cuda, **kwargs})  # `cpu`: Accelerate's multi-CPU (gloo) mode
     def _wrap_dl(self, dl):
         return dl if isinstance(dl, DistributedDL) else SeedlingDistributedDL(dl, device=self.accelerator.device)
+    def after_fit(self):
+        super().after_fit()
+        for dl in self.dls.loaders: dl.to_detach = local_detach  # between and after fits, each process predicts on its own
+
+def local_detach(b, cpu=True, gather=True):
+    "fastai's `to_detach` without gathering from the other processes."
+    return to_detach(b, cpu, gather=False)
 
 # %% ../nbs/12_distributed.ipynb
 RECORD_ENV = 'SEEDLING_RECORD_INDICES'

@@ -1,4 +1,4 @@
-"Data-parallel `seedling_train` under Accelerate's launcher: two CPU processes (gloo) on the bundled sample at 32 px."
+"Data-parallel `seedling_train` under Accelerate's launcher: two CPU processes (gloo; `--multi_gpu` makes Accelerate start them with torchrun) on the bundled sample at 32 px."
 import json, os, shutil, socket, subprocess
 from pathlib import Path
 import pytest
@@ -14,11 +14,11 @@ def free_port() -> int:
 def test_two_processes_split_each_epoch_and_write_once(tmp_path):
     os.chdir(tmp_path)  # relative paths, as a user types them
     env = {**os.environ, 'MPLBACKEND': 'Agg', 'PYTHONWARNINGS': 'ignore', 'SEEDLING_RECORD_INDICES': 'seen', 'OMP_NUM_THREADS': '1'}
-    cmd = [str(BIN/'accelerate'), 'launch', '--cpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no',
+    cmd = [str(BIN/'accelerate'), 'launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no',
            '--dynamo_backend', 'no', '--main_process_port', str(free_port()),
            str(BIN/'seedling_train'), '--out', 'run', '--size', '32', '--bs', '8', '--epochs', '1', '--freeze_epochs', '1']
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-6000:]
     assert res.stdout.count('validation: micro-F1') == 1  # rank 0 reports
     rows = {r: [json.loads(l) for l in Path(f'seen/rank{r}.jsonl').read_text().splitlines()] for r in (0, 1)}
     assert [(o['stage'], o['epoch']) for o in rows[0]] == [('frozen', 0), ('unfrozen', 0)] == [(o['stage'], o['epoch']) for o in rows[1]]
