@@ -199,6 +199,9 @@ def write(res:dict, name:str):
     except Exception as e: (out/f'{name}.md').write_text(f"# GPU benchmark\n\nThe table failed ({type(e).__name__}: {e}); see {name}.json.\n")
 
 
+def num(v, fmt:str='.3f') -> str: return 'n/a' if v is None else format(v, fmt)
+
+
 def markdown(res:dict) -> str:
     "The results as a markdown report."
     d, p = res['device'], res['parts']
@@ -217,14 +220,14 @@ def markdown(res:dict) -> str:
                                   f"output dtype {'/'.join(v['output_dtypes'])}")
         elif k == 'tta': txt = (f"{v['n_images']} images, bs {v['bs']}: plain {v['plain']['images_per_s']:.0f} images/s, "
                                 f"TTA x{v['n_tta']} {v['tta']['images_per_s']:.0f} images/s")
-        else: txt = (f"micro-F1 {v['micro_f1']:.4f}, macro-F1 {v['macro_f1']:.4f}, Black-grass F1 {v['black_grass_f1'] or float('nan'):.3f}, "
+        else: txt = (f"micro-F1 {v['micro_f1']:.4f}, macro-F1 {v['macro_f1']:.4f}, Black-grass F1 {num(v['black_grass_f1'])}, "
                      f"wall {v['wall_s']:.0f} s (training {v['train_wall_time_s']:.0f} s), on {v['device']}")
         md.append(f"| {k} | {s} | {txt} |")
     if res.get('summary'):
         md += ["\n| preset | seeds | mean micro-F1 (min-max) | mean macro-F1 | mean Black-grass F1 | mean wall (s) |", "|---|---|---|---|---|---|"]
         for k, v in res['summary'].items():
             md.append(f"| {k} | {','.join(map(str, v['seeds']))} | {v['micro_f1']:.4f} ({v['micro_f1_min']:.4f}-{v['micro_f1_max']:.4f}) | "
-                      f"{v['macro_f1']:.4f} | {v['black_grass_f1'] or float('nan'):.3f} | {v['wall_s']:.0f} |")
+                      f"{v['macro_f1']:.4f} | {num(v['black_grass_f1'])} | {v['wall_s']:.0f} |")
     md.append("\nTargets (issues 19, 20): < 2 s per epoch of the 4,027 images at 128 px and TTA >= 2,000 images/s on an H100; "
               "the best preset's mean micro-F1 over seeds 0,1,2 >= 0.97.")
     md.append(f"\nCommand: `{res['command']}`\n")
