@@ -4,9 +4,12 @@ Both train tf_efficientnet_lite0 with the same packaged ImageNet weights on the 
 stratified 80/20 split, for the same epochs (1 frozen + the preset's unfrozen epochs), ending at 128 px (the
 preset's first stages run at 96 px: progressive resizing). Stock fastai
 is `vision_learner` + `aug_transforms()` + `fine_tune`, nothing else. Prints validation micro-F1, macro-F1
-and wall time, and writes bench/results/foundation.{json,md}.
+and wall time, and the training images/s of every epoch (a callback times each training pass, validation
+excluded), compared at the same model, image size (128 px, unfrozen epochs) and batch size (the preset's); and
+writes bench/results/foundation.{json,md}. `--smoke` checks the code path on a few sample images at 32 px
+(prints only).
 
-    python bench/foundation.py [--data DIR] [--only ours|stock]
+    python bench/foundation.py [--data DIR] [--only ours|stock] [--smoke]
 """
 import argparse, json, time, warnings
 from pathlib import Path
@@ -14,7 +17,7 @@ from pathlib import Path
 warnings.simplefilter('ignore')
 import matplotlib; matplotlib.use('Agg')
 from fastai.vision.all import *
-from seedling_clf.core import full_data_path, preset, run_info, save_json
+from seedling_clf.core import full_data_path, sample_path, preset, run_info, save_json
 from seedling_clf.data import labelled_images, stratified_splitter
 from seedling_clf.models import pretrained_file
 from seedling_clf.train import train_classifier, classification_metrics
@@ -22,7 +25,27 @@ from seedling_clf.train import train_classifier, classification_metrics
 HERE = Path(__file__).parent
 
 
-def stock_fastai(data, epochs, size=128, bs=64, seed=42):
+class TrainSpeed(Callback):
+    "Images/s of each epoch's training pass (data loading included, validation excluded), with its image size and whether the body was frozen."
+    order = 100
+    def __init__(self): self.rows = []
+    def before_train(self): self.n, self.t0 = 0, time.perf_counter()
+    def after_batch(self):
+        if self.training: self.n, self.size = self.n + find_bs(self.xb), self.x.shape[-1]
+    def after_train(self):
+        s = time.perf_counter() - self.t0
+        frozen = not all(p.requires_grad for p in self.learn.model.parameters())
+        self.rows.append(dict(size=int(self.size), frozen=frozen, images=self.n, seconds=round(s, 2), images_per_s=round(self.n/s, 1)))
+
+
+def speed_summary(rows, size) -> dict:
+    "Mean training images/s of the unfrozen epochs at `size` px (and of the frozen epochs), from `TrainSpeed.rows`."
+    pick = lambda frozen: [r for r in rows if r['frozen'] == frozen and (frozen or r['size'] == size)]
+    mean = lambda rs: round(sum(r['images'] for r in rs)/sum(r['seconds'] for r in rs), 1) if rs else None
+    return dict(unfrozen_images_per_s=mean(pick(False)), frozen_images_per_s=mean(pick(True)), size=size, epochs=rows)
+
+
+def stock_fastai(data, epochs, size=128, bs=64, seed=42, cbs=None, out=HERE/'runs'/'foundation_stock'):
     "fastai's documented recipe on the same split, backbone and weights; returns (metrics, seconds)."
     start = time.time()
     files = labelled_images(data)
@@ -30,36 +53,50 @@ def stock_fastai(data, epochs, size=128, bs=64, seed=42):
                     item_tfms=Resize(size), batch_tfms=aug_transforms()).dataloaders(files, bs=bs)
     learn = vision_learner(dls, 'tf_efficientnet_lite0', pretrained=True,
                            pretrained_cfg_overlay=dict(file=str(pretrained_file('tf_efficientnet_lite0'))), metrics=accuracy)
-    learn.fine_tune(epochs, freeze_epochs=1)
+    learn.fine_tune(epochs, freeze_epochs=1, cbs=cbs)
     probs, targs = learn.get_preds()
     secs = time.time() - start
-    (HERE/'runs'/'foundation_stock').mkdir(parents=True, exist_ok=True)
-    learn.export(HERE/'runs'/'foundation_stock'/'model.pkl')  # a second model for the ensemble benchmark
+    out.mkdir(parents=True, exist_ok=True)
+    learn.export(out/'model.pkl')  # a second model for the ensemble benchmark
     return classification_metrics(targs, probs.argmax(1), dls.vocab), secs
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--data', default=None); p.add_argument('--only', choices=['ours', 'stock'])
+    p.add_argument('--smoke', action='store_true', help='check the code path: a few sample images, 32 px, 1 epoch per stage; writes no results')
     a = p.parse_args()
     data = Path(a.data) if a.data else full_data_path()
+    if a.smoke: data = Path(a.data) if a.data else sample_path()
     if data is None: print('full data not found (set SEEDLING_DATA): nothing to benchmark'); return
     cfg = preset('fast')
-    rows = {}
+    tiny = dict(sizes=[32], stage_epochs=[1], lr_find=False) if a.smoke else {}
+    size, epochs = (32, 1) if a.smoke else (cfg['size'], cfg['epochs'])
+    rows, speed = {}, {}
     if a.only != 'stock':
-        train_classifier(data, HERE/'runs'/'foundation_ours', 'fast')
-        m = json.loads((HERE/'runs'/'foundation_ours'/'metrics.json').read_text())
-        rows['seedling_clf fast preset'] = m
-        print(f"ours : micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} wall {m['wall_time_s']/60:.1f} min", flush=True)
+        sp = TrainSpeed()
+        ours_out = HERE/'runs'/('foundation_smoke_ours' if a.smoke else 'foundation_ours')
+        train_classifier(data, ours_out, 'fast', cbs=[sp], **tiny)
+        m = json.loads((ours_out/'metrics.json').read_text())
+        rows['seedling_clf fast preset'], speed['seedling_clf fast preset'] = m, speed_summary(sp.rows, size)
+        print(f"ours : micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} wall {m['wall_time_s']/60:.1f} min; "
+              f"training {speed['seedling_clf fast preset']['unfrozen_images_per_s']} images/s (unfrozen, {size} px)", flush=True)
     elif (HERE/'runs'/'foundation_ours'/'metrics.json').exists():  # --only stock: keep the earlier run of ours in the table
         m = json.loads((HERE/'runs'/'foundation_ours'/'metrics.json').read_text())
         rows['seedling_clf fast preset (earlier run)'] = m
     if a.only != 'ours':
-        m, secs = stock_fastai(data, cfg['epochs'], cfg['size'])
-        rows['stock fastai fine_tune'] = dict(m, wall_time_s=round(secs, 1))
-        print(f"stock: micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} wall {secs/60:.1f} min", flush=True)
+        sp = TrainSpeed()
+        m, secs = stock_fastai(data, epochs, size, bs=cfg['bs'], cbs=[sp], out=HERE/'runs'/('foundation_smoke_stock' if a.smoke else 'foundation_stock'))  # the preset's batch size: speeds compare like for like
+        rows['stock fastai fine_tune'], speed['stock fastai fine_tune'] = dict(m, wall_time_s=round(secs, 1)), speed_summary(sp.rows, size)
+        print(f"stock: micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} wall {secs/60:.1f} min; "
+              f"training {speed['stock fastai fine_tune']['unfrozen_images_per_s']} images/s (unfrozen, {size} px)", flush=True)
+    ours, stock = (speed.get(k, {}).get('unfrozen_images_per_s') for k in ('seedling_clf fast preset', 'stock fastai fine_tune'))
+    ratio = round(ours/stock, 2) if ours and stock else None
+    if ratio: print(f"training speed, unfrozen epochs at {size} px, batch size {cfg['bs']}: ours {ours} images/s, stock {stock} images/s: {ratio}x", flush=True)
+    if a.smoke: return
     n_train, n_valid = map(len, stratified_splitter(0.2, 42)(labelled_images(data)))
-    res = dict(data=str(data), n_train=n_train, n_valid=n_valid, epochs=f"1 frozen + {cfg['epochs']} unfrozen", size=cfg['size'], preset=cfg, runs=rows, **run_info())
+    res = dict(data=str(data), n_train=n_train, n_valid=n_valid, epochs=f"1 frozen + {cfg['epochs']} unfrozen", size=cfg['size'], preset=cfg, runs=rows,
+               training_speed=dict(speed, ratio_unfrozen=ratio, bs=cfg['bs']), **run_info())
     out = HERE/'results'; save_json(res, out/'foundation.json')
     md = [f"# Foundation benchmark\n", f"Full data `{data}` ({n_train} train / {n_valid} validation images, seeded stratified split), "
           f"tf_efficientnet_lite0 with packaged ImageNet weights, {res['epochs']} epochs, {res['device']}. "
@@ -69,6 +106,10 @@ def main():
     for k, m in rows.items():
         worst = min(m['per_class_f1'].items(), key=lambda kv: kv[1])
         md.append(f"| {k} | {m['micro_f1']:.4f} | {m['macro_f1']:.4f} | {worst[1]:.3f} ({worst[0]}) | {m['wall_time_s']/60:.1f} |")
+    md += ["", f"Training speed (images/s of the training passes, data loading included, validation excluded; batch size {cfg['bs']} for both):", "",
+           "| recipe | unfrozen epochs at 128 px | frozen epochs |", "|---|---|---|"]
+    md += [f"| {k} | {v['unfrozen_images_per_s']} | {v['frozen_images_per_s']} ({', '.join(sorted({str(r['size']) for r in v['epochs'] if r['frozen']}))} px) |" for k, v in speed.items()]
+    if ratio: md.append(f"\nOurs trains {ratio}x as many images per second as stock fastai (unfrozen, 128 px, same model and batch size).")
     (out/'foundation.md').write_text('\n'.join(md) + '\n\nCommand: `python bench/foundation.py`\n')
     print('\n'.join(md))
 

@@ -11,7 +11,7 @@ from fastai.vision.all import *
 from fastcore.script import call_parse, store_true, Param
 from .core import *
 from .data import seedling_dls
-from .models import seedling_metrics, export_model
+from .models import seedling_metrics, export_model, set_precision
 from .train import evaluate, plot_confusion, EpochHistory, train_classifier
 from .cli import run_cli
 
@@ -91,7 +91,7 @@ def train_baseline(data:Path=None, # dataset root or folder of class folders; de
     dls = seedling_dls(data, size=size, bs=bs, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, num_workers=num_workers)
     dls.add_tfms([Normalize.from_stats(*imagenet_stats)], 'after_batch')
     set_seed(seed)
-    learn = Learner(dls, baseline_model(kind, len(dls.vocab), size), loss_func=CrossEntropyLossFlat(), metrics=seedling_metrics())
+    learn = set_precision(Learner(dls, baseline_model(kind, len(dls.vocab), size), loss_func=CrossEntropyLossFlat(), metrics=seedling_metrics()))
     hist = EpochHistory(); learn.add_cb(hist)
     learn.stage = kind
     learn.fit_one_cycle(epochs, lr)

@@ -69,14 +69,20 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
                   ):
     "Train a plant-seedling classifier and write OUT/model.pkl, OUT/metrics.json and plots."
     def _train():
+        from seedling_clf.distributed import distributed_cbs
+        cbs = distributed_cbs()  # data-parallel under `accelerate launch` (before the data: it picks this process's GPU)
+        if cbs and (lr == 'valley' or lr_find_per_stage):
+            raise SeedlingError("--lr valley and --lr_find_per_stage need lr_find, which runs in a single process only: give --lr, or train without accelerate launch.")
+        from fastai.torch_core import rank_distrib
         from seedling_clf.train import train_classifier
         top = lr if lr in (None, 'valley') else float(lr)
         train_classifier(data, out, preset, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs,
-                         lr=top, seed=seed, valid_pct=valid_pct, weights=weights, skip_bad=skip_bad, lr_find=not no_lr_find,
+                         lr=top, seed=seed, valid_pct=valid_pct, weights=weights, skip_bad=skip_bad, lr_find=not (no_lr_find or cbs),
                          head_from_features=head_from_features, balance=balance, head_epochs=head_epochs, bn_blocks=bn_blocks,
                          schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix, mix_alpha=mix_alpha,
                          sizes=int_list(sizes, 'sizes'), stage_epochs=int_list(stage_epochs, 'stage_epochs'),
-                         lr_find_per_stage=lr_find_per_stage or None, stage_lr_decay=stage_lr_decay, monitor=monitor, resume=resume)
+                         lr_find_per_stage=lr_find_per_stage or None, stage_lr_decay=stage_lr_decay, monitor=monitor, resume=resume, cbs=cbs)
+        if rank_distrib(): return  # another process of a data-parallel run: rank 0 reports
         m = json.loads((Path(out)/'metrics.json').read_text())
         print(f"validation: micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}"
               f"  ({m['n_valid']} images, {m['wall_time_s']:.0f} s)")

@@ -8,12 +8,13 @@ import hashlib, warnings
 from collections import Counter, defaultdict
 from PIL import Image, UnidentifiedImageError
 from fastai.vision.all import *
+from fastai.data.load import _loaders
 from .core import *
 
 # %% auto 0
 __all__ = ['image_files', 'non_image_files', 'check_image', 'usable_images', 'labelled_images', 'stratified_splitter',
-           'seedling_tfms', 'seedling_block', 'seedling_dls', 'file_hash', 'duplicate_groups', 'plot_class_counts',
-           'plot_samples', 'audit']
+           'seedling_tfms', 'seedling_block', 'NonBlockingDL', 'loader_settings', 'seedling_dls', 'file_hash',
+           'duplicate_groups', 'plot_class_counts', 'plot_samples', 'audit']
 
 # %% ../nbs/01_data.ipynb
 def image_files(folder:Path # searched recursively
@@ -115,20 +116,42 @@ def seedling_block(size:int=128, # side of the square images fed to the model
                      batch_tfms=seedling_tfms() if aug else None)
 
 # %% ../nbs/01_data.ipynb
+class NonBlockingDL(TfmdDL):
+    "A `TfmdDL` whose (pinned) batches are copied to the device with `non_blocking=True`."
+    def __iter__(self):  # fastai's `DataLoader.__iter__`, but for the copy's `non_blocking`
+        self.randomize(); self.before_iter()
+        self._DataLoader__idxs = self.get_idxs()  # fastai keeps the indices in a name-mangled attribute
+        for b in _loaders[self.fake_l.num_workers == 0](self.fake_l):
+            if self.pin_memory and type(b) == list: b = tuple(b)  # pinning turns tuples into lists
+            if self.device is not None: b = to_device(b, self.device, non_blocking=True)
+            yield self.after_batch(b)
+        self.after_iter()
+        if hasattr(self, 'it'): del(self.it)
+
+def loader_settings(device=None # where the batches go; default: fastai's `default_device()`
+                   ) -> dict:
+    "`num_workers` and `pin_memory` for `DataLoader`s feeding `device`: on CUDA a worker per core but one, pinned; else none."
+    if torch.device(ifnone(device, default_device())).type != 'cuda': return dict(num_workers=0, pin_memory=False)
+    return dict(num_workers=max(1, defaults.cpus - 1), pin_memory=True)
+
+# %% ../nbs/01_data.ipynb
 def seedling_dls(path:Path=None, # dataset root or folder of class folders; default: the bundled sample
                  size:int=128, # image side
                  bs:int=64, # batch size
                  valid_pct:float=0.2, seed:int=42, # the stratified split
                  skip_bad:bool=False, # leave unreadable images out instead of stopping
-                 num_workers:int|None=None, # data-loader processes; default 0 on the CPU (fastest on 2 cores)
+                 num_workers:int|None=None, # data-loader processes; default: `loader_settings(device)`
                  aug:bool=True, # augment the training batches
+                 device=None, # where the batches go; default: the GPU if there is one
                  **kwargs # passed to `DataBlock.dataloaders`
                 ) -> DataLoaders:
-    "Checked, split and augmented `DataLoaders` for a folder-per-class seedling dataset."
+    "Checked, split and augmented `DataLoaders` for a folder-per-class seedling dataset; pinned, non-blocking loading on CUDA."
     files = labelled_images(path or sample_path(), skip_bad=skip_bad)
-    if num_workers is None: num_workers = min(8, defaults.cpus) if on_gpu() else 0
+    device = torch.device(ifnone(device, default_device()))
+    load = {**loader_settings(device), **({} if num_workers is None else dict(num_workers=num_workers))}
+    if load['pin_memory']: load['dl_type'] = NonBlockingDL
     set_seed(seed)
-    return seedling_block(size, valid_pct, seed, aug).dataloaders(files, bs=bs, num_workers=num_workers, **kwargs)
+    return seedling_block(size, valid_pct, seed, aug).dataloaders(files, bs=bs, device=device, **{**load, **kwargs})
 
 # %% ../nbs/01_data.ipynb
 def file_hash(fn:Path) -> str:

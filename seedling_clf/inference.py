@@ -9,7 +9,8 @@ from collections import Counter
 import pandas as pd
 from fastai.vision.all import *
 from .core import *
-from .data import image_files, usable_images
+from .data import image_files, usable_images, loader_settings
+from .models import set_precision
 import torch.nn.functional as F
 
 # %% auto 0
@@ -55,7 +56,8 @@ def predict_probs(learn:Learner, # from `load_model` or training
                   seed:int=42 # seeds the augmentations, so TTA results repeat
                  ) -> Tensor:
     "Class probabilities (one row per file), plain or with test-time augmentation."
-    dl = learn.dls.test_dl(files, bs=bs, num_workers=0)
+    dl = learn.dls.test_dl(files, bs=bs, **loader_settings(learn.dls.device))  # workers and pinned memory on CUDA
+    set_precision(learn, dl.device)  # mixed precision on CUDA (TTA too), float32 elsewhere
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         if not tta: return learn.get_preds(dl=dl)[0]

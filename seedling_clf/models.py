@@ -4,14 +4,14 @@
 
 # %% ../nbs/02_models.ipynb 3
 from __future__ import annotations
-import importlib.util, os, tempfile
+import importlib.util, os, tempfile, contextlib
 import torch, timm
 from fastai.vision.all import *
 from .core import *
 
 # %% auto 0
 __all__ = ['WEIGHT_PACKAGES', 'package_weights', 'map_state_dict', 'pretrained_file', 'imagenet_top5', 'resolve_weights',
-           'seedling_metrics', 'seedling_learner', 'export_model']
+           'amp_mode', 'set_precision', 'amp_autocast', 'seedling_metrics', 'seedling_learner', 'export_model']
 
 # %% ../nbs/02_models.ipynb
 WEIGHT_PACKAGES = {
@@ -84,6 +84,27 @@ def resolve_weights(arch:str, weights:str|Path='auto') -> tuple:
     return True, dict(file=str(p))
 
 # %% ../nbs/02_models.ipynb
+def amp_mode(device=None # a torch device or its name; default: fastai's `default_device()`
+            ) -> AMPMode|None:
+    "Mixed precision for `device`: bf16 where the CUDA GPU supports it, else fp16; `None` (float32) off CUDA."
+    if torch.device(ifnone(device, default_device())).type != 'cuda': return None
+    return AMPMode.BF16 if torch.cuda.is_bf16_supported() else AMPMode.FP16
+
+def set_precision(learn:Learner, device=None # default: where `learn`'s batches go
+                 ) -> Learner:
+    "`learn` with fastai's `MixedPrecision` in `amp_mode(device)`, or without it where that is `None`."
+    mode = amp_mode(ifnone(device, learn.dls.device))
+    learn.remove_cbs(learn.cbs.filter(lambda c: isinstance(c, MixedPrecision)))
+    if mode: learn.add_cb(MixedPrecision(amp_mode=mode))
+    return learn
+
+def amp_autocast(device=None):
+    "A context in which models run in `amp_mode(device)` (a no-op off CUDA), for code that calls a model directly."
+    mode = amp_mode(device)
+    if mode is None: return contextlib.nullcontext()
+    return torch.autocast('cuda', dtype=torch.bfloat16 if mode == AMPMode.BF16 else torch.float16)
+
+# %% ../nbs/02_models.ipynb
 def seedling_metrics() -> list:
     "Accuracy, micro-F1 (the Kaggle competition's metric) and macro-F1."
     return [accuracy, F1Score(average='micro'), F1Score(average='macro')]
@@ -93,7 +114,7 @@ def seedling_learner(dls:DataLoaders, # from `seedling_dls`
                      arch:str='tf_efficientnet_lite0', # any timm architecture
                      weights:str|Path='auto', # 'auto', 'timm', 'none' or a local file
                      metrics=None, # default: `seedling_metrics()`
-                     channels_last:bool=True, # channels-last memory format (+ mixed precision on a GPU)
+                     channels_last:bool=True, # channels-last memory format (mixed precision is `set_precision`'s, by device)
                      **kwargs # passed to `vision_learner`
                     ) -> Learner:
     "A fastai `Learner` on a pretrained timm backbone, frozen, ready for head-only training."
@@ -103,10 +124,8 @@ def seedling_learner(dls:DataLoaders, # from `seedling_dls`
     pretrained, overlay = resolve_weights(arch, weights)
     extra = dict(pretrained_cfg_overlay=overlay) if overlay else {}
     learn = vision_learner(dls, arch, pretrained=pretrained, metrics=ifnone(metrics, seedling_metrics()), **extra, **kwargs)
-    if channels_last:
-        amp = AMPMode.BF16 if on_gpu() and torch.cuda.is_bf16_supported() else AMPMode.FP16
-        learn.to_channelslast(use_amp=on_gpu(), amp_mode=amp)
-    return learn
+    if channels_last: learn.to_channelslast(use_amp=False)
+    return set_precision(learn)
 
 # %% ../nbs/02_models.ipynb
 def export_model(learn:Learner, # the learner to pickle (fastai's `learn.export`)
@@ -116,4 +135,3 @@ def export_model(learn:Learner, # the learner to pickle (fastai's `learn.export`
     fname = Path(fname).absolute()
     learn.export(fname)
     return fname
-

@@ -227,7 +227,7 @@ class Checkpoint(Callback):
     order = SaveModelCallback.order + 1
     def __init__(self, fname:Path, state:dict, hist:EpochHistory, best:SaveBest=None): store_attr()
     def after_epoch(self):
-        if skipped_epoch(self.learn): return
+        if skipped_epoch(self.learn) or rank_distrib(): return  # a data-parallel run's files are rank 0's to write
         self.learn.save('checkpoint', with_opt=True)
         best = dict(best=self.best.best, best_where=self.best.where) if self.best else {}
         save_json(dict(self.state, epochs_done=self.epoch+1, history=self.hist.rows, **best), self.fname)
@@ -312,7 +312,7 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     out = Path(out)
     ck = _read_checkpoint(out, plan, {k: settings[k] for k in _RESUME_KEYS}) if resume else None
     out.mkdir(parents=True, exist_ok=True)
-    if not resume: _clear_run(out)
+    if not resume and not rank_distrib(): _clear_run(out)
 
     def make_dls(s):  # the same seeded split at every size
         d = seedling_dls(data, size=s, bs=cfg['bs'], valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, num_workers=num_workers)
@@ -381,6 +381,7 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     learn.remove_cb(hist)
     res = evaluate(learn)
     if snaps: res.update(export_snapshots(learn, out, len(snaps.ends)))
+    if rank_distrib(): return learn  # another process of a data-parallel run (`accelerate launch`): rank 0 writes the outputs
     plot_confusion(learn, out/'confusion_matrix.png')
     if learn.recorder.values: learn.recorder.plot_loss(); plt.savefig(out/'losses.png', dpi=100); plt.close()
     pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
