@@ -79,15 +79,14 @@ def main(argv=None):
     p.add_argument('--seeds', default='0,1,2')
     p.add_argument('--data', default=str(FULL_DATA))
     a = p.parse_args(argv[:argv.index('--')] if '--' in argv else argv)
-    runs = []
+    runs, command = [], ' '.join(['seedling_train', '--data', rel(a.data), '--preset', a.preset, *extra])
+    (RESULTS/'seeds').mkdir(parents=True, exist_ok=True)
     for s in [int(o) for o in a.seeds.split(',')]:
         runs.append(run_seed(Path(a.data), RUNS/a.name/f'seed{s}', a.preset, s, extra))
         print(f"{a.name} seed {s}: " + ', '.join(f"{k} {v}" for k, v in runs[-1].items() if k != 'seed'), flush=True)
-    res = dict(name=a.name, command=' '.join(['seedling_train', '--data', rel(a.data), '--preset', a.preset, *extra]),
-               runs=runs, summary=summary(runs))
-    (RESULTS/'seeds').mkdir(parents=True, exist_ok=True)
-    (RESULTS/'seeds'/f'{a.name}.json').write_text(json.dumps(res, indent=2) + '\n')
-    table()
+        res = dict(name=a.name, command=command, runs=runs, summary=summary(runs))
+        (RESULTS/'seeds'/f'{a.name}.json').write_text(json.dumps(res, indent=2) + '\n')  # after every seed: a cut run keeps its seeds
+        table()
     print(json.dumps(res['summary'], indent=1))
 
 
