@@ -150,6 +150,11 @@ def thumbnails(page):
     return page.locator('.widget-vbox:has(> .widget-output):has(> .widget-dropdown)')
 
 
+def code_cell(page, contains:str):
+    "The code cell (input and outputs) whose source contains `contains`."
+    return page.locator('.jp-CodeCell').filter(has=page.locator('.jp-InputArea', has_text=contains))
+
+
 def cleaner_output(page):
     "The output area that holds the cleaner (the thumbnails' own output areas hold no captions)."
     return page.locator('.jp-OutputArea-output:has(.widget-html-content [title])').first
@@ -206,7 +211,7 @@ def test_cleaner_in_jupyterlab(lab):
 
             # The apply cell moves exactly those two files: one to the quarantine, one to its new class
             nb.run_cell('cleaner.apply()')
-            page.screenshot(path=SHOTS/'5_after_apply.png', full_page=True)
+            code_cell(page, 'cleaner.apply()').screenshot(path=SHOTS/'5_apply_cell.png')
             after = tree_state(lab.data)
             excluded, relabelled = files
             moved = {excluded: f'.seedling_clean/quarantine/{excluded}', relabelled: f'{RELABEL_TO}/{Path(relabelled).name}'}
@@ -217,7 +222,7 @@ def test_cleaner_in_jupyterlab(lab):
 
             # The undo cell restores every file, byte for byte (the log stays, saying what happened)
             nb.run_cell('undo_moves(')
-            page.screenshot(path=SHOTS/'6_after_undo.png', full_page=True)
+            code_cell(page, 'undo_moves(').screenshot(path=SHOTS/'6_undo_cell.png')
             restored = tree_state(lab.data)
             assert [json.loads(l)['op'] for l in (lab.data/LOG).read_text().splitlines()] == ['move', 'move', 'undo', 'undo']
             del restored[LOG]
