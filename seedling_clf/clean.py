@@ -19,10 +19,10 @@ from .features import extract_features
 from .cli import run_cli
 
 # %% auto 0
-__all__ = ['RANK_COLUMNS', 'KEEP', 'EXCLUDE', 'CLEAN_DIR', 'ALL', 'oof_probs', 'flag_reasons', 'rank_labels', 'plot_suspects',
-           'write_ranking', 'read_decisions', 'parse_decision', 'clean_root', 'dataset_classes', 'read_log',
-           'plan_moves', 'apply_decisions', 'undo_moves', 'DecisionImages', 'SuspectCleaner', 'rank_dataset',
-           'seedling_clean']
+__all__ = ['RANK_COLUMNS', 'KEEP', 'EXCLUDE', 'CLEAN_DIR', 'REASON_COLORS', 'ALL', 'oof_probs', 'flag_reasons', 'rank_labels',
+           'plot_suspects', 'write_ranking', 'read_decisions', 'parse_decision', 'clean_root', 'dataset_classes',
+           'read_log', 'plan_moves', 'apply_decisions', 'undo_moves', 'suspect_caption', 'DecisionImages',
+           'SuspectCleaner', 'rank_dataset', 'seedling_clean']
 
 # %% ../nbs/07_clean.ipynb
 def oof_probs(feats:np.ndarray, # one row of features per image
@@ -298,6 +298,23 @@ def undo_moves(data:Path, # dataset root or class-folder root
     return [e for e, _ in steps]
 
 # %% ../nbs/07_clean.ipynb
+import html
+from ipywidgets import widgets
+
+REASON_COLORS = {'confidently wrong': 'red', 'torn': 'darkorange'}
+
+def suspect_caption(row:dict, # a ranking row: `file`, `label`, `predicted`, `prob`, `reason`
+                    width:int=128 # the thumbnail's width, in pixels
+                   ) -> str:
+    "HTML caption of a thumbnail: given label, predicted label and probability, the reason (coloured); the file on hover."
+    e, reason = html.escape, str(row.get('reason') or '')
+    color = next((c for k, c in REASON_COLORS.items() if k in reason), 'black')
+    lines = [f"given <b>{e(str(row['label']))}</b>", f"predicted <b>{e(str(row['predicted']))}</b> {float(row['prob']):.2f}"]
+    if reason: lines.append(f'<span style="color:{color}">{e(reason)}</span>')
+    return (f'<div title="{e(str(row["file"]))}" style="width:{width}px;font-size:11px;line-height:1.3;'
+            f'overflow-wrap:anywhere">{"<br>".join(lines)}</div>')
+
+# %% ../nbs/07_clean.ipynb
 class DecisionImages(ImagesCleaner):
     "fastai's `ImagesCleaner` carousel whose dropdowns read and write a shared `decisions` dict."
     def __init__(self, opts:tuple=(), decisions:dict=None, captions:dict=None, height:int=128, width:int=128, max_n:int=60):
@@ -313,7 +330,7 @@ class DecisionImages(ImagesCleaner):
             dd = Dropdown(options=self.opts, value=self.to_option(self.decisions.get(k, KEEP)), layout={'width': 'max-content'})
             dd.observe(partial(self._record, k), 'value')
             kids.append(VBox([widget(_open_thumb(fn, self.height, self.width), height=f'{self.height}px'), dd,
-                              Label(self.captions.get(k, ''), layout={'width': f'{self.width}px'})]))
+                              widgets.HTML(self.captions.get(k, ''))]))
         self.widget.children = kids
 
     def to_option(self, decision:str) -> str: return {KEEP: '<Keep>', EXCLUDE: '<Exclude>'}.get(decision, decision)
@@ -342,7 +359,7 @@ class SuspectCleaner(ImageClassifierCleaner):
         try: decs = {r['file']: parse_decision(r.get('decision', ''), classes) for r in self.ranking.to_dict('records')}
         except ValueError as e: raise SeedlingError(f"The ranking's decision column: {e}.") from None
         self.decisions = {f: v for f, v in decs.items() if v != KEEP}
-        caps = {r['file']: f"-> {r['predicted']} {float(r['prob']):.2f} {r['reason']}" for r in self.ranking.to_dict('records')}
+        caps = {r['file']: suspect_caption(r, width) for r in self.ranking.to_dict('records')}
         self.default = self.iw = DecisionImages(classes, self.decisions, caps, height=height, width=width, max_n=max_n)
         self.dd_cats = Dropdown(options=(ALL, *classes), description='label')
         self.dd_ds = Dropdown(options=('Suspects', 'All images'), description='show')
