@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 # %% auto 0
 __all__ = ['inference_device', 'model_file', 'load_pickle', 'load_model', 'test_images', 'predict_probs', 'write_submission',
-           'tta_tfms', 'tta_pipelines', 'ensemble_probs', 'predict_folder', 'competition_species', 'check_submission']
+           'tta_tfms', 'tta_pipelines', 'ensemble_probs', 'predict_folder', 'probs_table', 'competition_species',
+           'check_submission']
 
 # %% ../nbs/04_inference.ipynb
 def inference_device(cpu:bool=None # stay on the CPU; default: only if there is no GPU
@@ -145,9 +146,14 @@ def predict_folder(learn, # a `Learner` (from `load_model` or training) or a lis
     files = test_images(folder, skip_bad)
     learners = L(learn) if is_listy(learn) else L([learn])
     probs, preds = ensemble_probs(learners, files, bs, vote=vote, tta=tta, n_tta=n_tta)
-    vocab = list(learners[0].dls.vocab)
+    return probs_table(probs, preds, list(learners[0].dls.vocab), files, folder)
+
+def probs_table(probs:Tensor, preds:Tensor, # class probabilities (one row per file) and the predicted class indices
+                vocab:list, files, folder:Path # the class names; the files, named relative to `folder`
+               ) -> pd.DataFrame:
+    "`predict_folder`'s table: file, predicted species, its probability, then every class's probability."
     df = pd.DataFrame(probs.numpy(), columns=vocab)
-    df.insert(0, 'file', [f.relative_to(folder).as_posix() for f in files])
+    df.insert(0, 'file', [Path(f).relative_to(folder).as_posix() for f in files])
     df.insert(1, 'species', [vocab[i] for i in preds])
     df.insert(2, 'prob', probs.gather(1, preds[:, None])[:, 0].numpy())
     return df

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_serve.ipynb 3
 from __future__ import annotations
-import importlib.metadata, json, os, warnings
+import contextlib, importlib.metadata, io, json, os, warnings
 from copy import deepcopy
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +41,8 @@ def preprocessing(dls:DataLoaders # the trained model's `DataLoaders`
 # %% ../nbs/11_serve.ipynb
 def package_versions() -> dict:
     "Versions of the packages that define the model and its preprocessing."
-    return {p: importlib.metadata.version(p) for p in ['seedling_clf', 'torch', 'timm', 'fastai', 'pillow', 'safetensors']}
+    import seedling_clf
+    return dict(seedling_clf=seedling_clf.__version__, **{p: importlib.metadata.version(p) for p in ['torch', 'timm', 'fastai', 'pillow', 'safetensors']})
 
 def model_meta(learn:Learner # a trained learner (from `seedling_learner` or `load_model`)
               ) -> dict:
@@ -237,7 +238,9 @@ class _WithSoftmax(nn.Module):
 
 def export_onnx(learn:Learner, # from `load_model`
                 fname:Path, # the `.onnx` to write; its json goes next to it (same name, `.json`)
-                opset:int=ONNX_OPSET) -> Path:
+                opset:int=ONNX_OPSET,
+                dynamo:bool=False # PyTorch's torch.export-based exporter (needs onnxscript; minutes on a small CPU)
+               ) -> Path:
     "Write `learn`'s network as ONNX (input `images`, N x 3 x H x W normalized; output `probs`) and its json."
     fname = Path(fname); fname.parent.mkdir(parents=True, exist_ok=True)
     meta = model_meta(learn)
@@ -245,9 +248,11 @@ def export_onnx(learn:Learner, # from `load_model`
     net = _WithSoftmax(deepcopy(learn.model).float().cpu().to(memory_format=torch.contiguous_format)).eval()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        torch.onnx.export(net, (torch.randn(2, 3, h, w),), str(fname), input_names=['images'], output_names=['probs'],
-                          dynamic_axes={'images': {0: 'batch'}, 'probs': {0: 'batch'}}, opset_version=opset, dynamo=False)
-    meta['onnx'] = dict(file=fname.name, opset=opset, input='images', output='probs', batch_axis='dynamic',
+        axes = dict(dynamic_shapes={'images': {0: torch.export.Dim.DYNAMIC}}) if dynamo else dict(dynamic_axes={'images': {0: 'batch'}, 'probs': {0: 'batch'}})
+        with contextlib.redirect_stdout(io.StringIO()):  # the exporter reports progress on stdout
+            torch.onnx.export(net, (torch.randn(2, 3, h, w),), str(fname), input_names=['images'], output_names=['probs'],
+                              opset_version=opset, dynamo=dynamo, **axes)
+    meta['onnx'] = dict(file=fname.name, opset=opset, input='images', output='probs', batch_axis='dynamic', exporter='dynamo' if dynamo else 'torchscript',
                         exported_with=dict(torch=torch.__version__, onnx=importlib.metadata.version('onnx')))
     save_json(meta, fname.with_suffix('.json'))
     return fname
@@ -278,16 +283,11 @@ def engine_predict_folder(model:Path, folder:Path, # the model (see `engine_mode
                           n_tta:int=0, # 0: no TTA; else the first `n_tta` dihedral views
                           cpu:bool=None) -> pd.DataFrame:
     "`predict_folder`'s table (file, species, prob, one column per class) from the fast engine."
-    from seedling_clf.inference import test_images
+    from seedling_clf.inference import test_images, probs_table
     meta, run = engine_model(model, engine, cpu)
     files = test_images(folder, skip_bad)
     probs = predict_batches(run, ImagePrep(meta), files, bs, n_tta)
-    preds, vocab = probs.argmax(1), meta['classes']
-    df = pd.DataFrame(probs.numpy(), columns=vocab)
-    df.insert(0, 'file', [f.relative_to(folder).as_posix() for f in files])
-    df.insert(1, 'species', [vocab[i] for i in preds])
-    df.insert(2, 'prob', probs.gather(1, preds[:, None])[:, 0].numpy())
-    return df
+    return probs_table(probs, probs.argmax(1), meta['classes'], files, Path(folder))
 
 # %% ../nbs/11_serve.ipynb
 @call_parse
