@@ -223,7 +223,7 @@ def seedling_eval(model:Param("run folder or model.json (safe), or model.pkl (a 
                  ):
     "Evaluate a model or an ensemble on a labelled folder: metrics, per-class scores, confusion, top losses."
     def _eval():
-        if not model: raise SeedlingError("Pass --model with a model.pkl that seedling_train wrote (repeat it for an ensemble).")
+        if not model: raise SeedlingError("Pass --model with a run folder (or model.json) that seedling_train wrote (repeat it for an ensemble).")
         res = evaluate_models([model] if isinstance(model, (str, Path)) else model, data, out, valid_pct, seed, tta, n_tta, vote, bs, k, skip_bad, cpu or None)
         print(f"{res['n_images']} images: accuracy {res['accuracy']:.4f}  micro-F1 {res['micro_f1']:.4f}  "
               f"macro-F1 {res['macro_f1']:.4f}  ({res['images_per_s']:.1f} images/s)")

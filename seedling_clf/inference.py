@@ -55,7 +55,7 @@ def load_model(fname:Path, # run folder, `model.json` (safe: nothing unpickled) 
     "Load a trained seedling classifier for inference: model and `DataLoaders` on one device, channels-last."
     from seedling_clf.serve import load_safe
     fname = model_file(fname)
-    learn = load_pickle(fname, cpu) if fname.suffix == '.pkl' else load_safe(fname)
+    learn = load_safe(fname) if fname.suffix in ('.json', '.safetensors') else load_pickle(fname, cpu)  # anything else was learn.export'ed
     device = inference_device(cpu)
     learn.dls.to(device)
     learn.model.to(device, memory_format=torch.channels_last)  # about 1.8x faster inference on the CPU here

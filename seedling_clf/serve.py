@@ -243,7 +243,7 @@ def export_onnx(learn:Learner, # from `load_model`
                ) -> Path:
     "Write `learn`'s network as ONNX (input `images`, N x 3 x H x W normalized; output `probs`) and its json."
     fname = Path(fname); fname.parent.mkdir(parents=True, exist_ok=True)
-    meta = model_meta(learn)
+    meta = dict(getattr(learn, 'meta', None) or model_meta(learn))  # a safe model keeps its json (training versions)
     h, w = meta['preprocessing']['size']
     net = _WithSoftmax(deepcopy(learn.model).float().cpu().to(memory_format=torch.contiguous_format)).eval()
     with warnings.catch_warnings():
