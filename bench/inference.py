@@ -76,8 +76,9 @@ def ensure_model(run:Path, data:Path):
         run.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, '-c', MAKE_MODEL, str(data), str(run), ARCH, str(SIZE)], check=True)
     if not (run/'model.onnx').exists():
-        subprocess.run([sys.executable, '-c', 'from seedling_clf.serve import seedling_export; seedling_export()',
-                        str(run), '--onnx', str(run/'model.onnx')], check=True)
+        code = ('import sys; from seedling_clf.inference import load_model; from seedling_clf.serve import export_onnx; '
+                'export_onnx(load_model(sys.argv[1], cpu=True), sys.argv[2])')  # what seedling_export RUN --onnx OUT does
+        subprocess.run([sys.executable, '-c', code, str(run), str(run/'model.onnx')], check=True)
 
 
 def run_once(mode, model, images, csv, bs):

@@ -26,10 +26,18 @@ def user_error(res, *words):
     for w in words: assert w in res.stderr, (w, res.stderr)
 
 
+@pytest.fixture(scope='module')
+def serve_run(tmp_path_factory):
+    "A tiny run of `seedling_train` on the bundled sample (32 px, one head epoch, no lr_find): cheap on a busy CPU."
+    out = tmp_path_factory.mktemp('serve_run')
+    run('seedling_train', '--out', out, '--size', 32, '--bs', 16, '--epochs', 0, '--freeze_epochs', 1, '--no_lr_find')
+    return out
+
+
 @pytest.fixture
-def workdir(trained_model, tmp_path, monkeypatch):
+def workdir(serve_run, tmp_path, monkeypatch):
     "A temporary working directory holding `run/` (a copy of the trained run) and `test/` (the sample's test images)."
-    shutil.copytree(trained_model[0], tmp_path/'run')
+    shutil.copytree(serve_run, tmp_path/'run')
     shutil.copytree(sample_path()/'test', tmp_path/'test')
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -41,14 +49,14 @@ def test_help_says_pickles_run_code(name):
     assert 'model.pkl (a pickle: loading one runs code' in out, out
 
 
-def test_training_writes_the_safe_pair(trained_model):
-    out = trained_model[0]
+def test_training_writes_the_safe_pair(serve_run):
+    out = serve_run
     meta = json.loads((out/'model.json').read_text())
     assert (out/'model.safetensors').stat().st_size > 1e6
     assert meta['arch'] == 'tf_efficientnet_lite0' and meta['format_version'] >= 1
     assert meta['classes'] == sorted(p.name for p in (sample_path()/'train').iterdir() if p.is_dir())
     prep = meta['preprocessing']
-    assert prep['size'] == [64, 64] and prep['resize_method'] == 'squish' and len(prep['mean']) == 3
+    assert prep['size'] == [32, 32] and prep['resize_method'] == 'squish' and len(prep['mean']) == 3
     assert {'torch', 'timm', 'fastai', 'safetensors'} <= set(meta['versions'])
 
 
