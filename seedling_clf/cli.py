@@ -95,7 +95,7 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
 
 # %% ../nbs/05_cli.ipynb
 @call_parse
-def seedling_predict(model:Param("model.pkl written by seedling_train; repeat --model for an ensemble", str, action='append')=None,
+def seedling_predict(model:Param("run folder or model.json (safe), or model.pkl (a pickle: loading one runs code, so only files you trust); repeat --model for an ensemble", str, action='append')=None,
                      images:str=None, # folder of images to classify (flat or nested)
                      csv:str='submission.csv', # submission CSV to write (file,species)
                      bs:int=64, # batch size
@@ -104,19 +104,26 @@ def seedling_predict(model:Param("model.pkl written by seedling_train; repeat --
                      n_tta:int=8, # augmented passes with --tta
                      vote:Param("how an ensemble decides: mean (of the probabilities) or majority", str, choices=['mean', 'majority'])='mean',
                      check:store_true=False, # check the written CSV against IMAGES (every image once, known species)
+                     engine:Param("torch: the fastai model (ensembles; TTA with rotations); onnx: ONNX Runtime on the CPU, decoding in threads "
+                                  "(needs seedling_export MODEL --onnx; one model; TTA: the 8 flips/quarter turns)", str, choices=['torch', 'onnx'])='torch',
+                     cpu:store_true=False, # stay on the CPU even when there is a GPU
                     ):
     "Predict every image under IMAGES and write a Kaggle submission CSV."
     def _predict():
         from seedling_clf.inference import load_model, predict_folder, write_submission, check_submission
-        if not model: raise SeedlingError("Pass --model with the model.pkl that seedling_train wrote.")
+        if not model: raise SeedlingError("Pass --model with the run folder (or model.json) that seedling_train wrote.")
         if images is None: raise SeedlingError("Pass --images with the folder of images to classify.")
-        learners = [load_model(m) for m in ([model] if isinstance(model, (str, Path)) else model)]
-        df = predict_folder(learners, images, bs=bs, skip_bad=skip_bad, tta=tta, n_tta=n_tta, vote=vote)
+        models = [model] if isinstance(model, (str, Path)) else model
+        if engine == 'onnx':
+            from seedling_clf.serve import engine_predict_folder
+            if len(models) > 1: raise SeedlingError("--engine onnx predicts with one --model; use --engine torch for an ensemble.")
+            df = engine_predict_folder(models[0], images, 'onnx', bs=bs, skip_bad=skip_bad, n_tta=n_tta if tta else 0)
+        else: df = predict_folder([load_model(m, cpu=cpu or None) for m in models], images, bs=bs, skip_bad=skip_bad, tta=tta, n_tta=n_tta, vote=vote)
         write_submission(df, csv)
-        how = (f"ensemble of {len(learners)} ({vote})" if len(learners) > 1 else "1 model") + (f", TTA x{n_tta}" if tta else "")
+        how = (f"ensemble of {len(models)} ({vote})" if len(models) > 1 else "1 model") + (f", TTA x{n_tta}" if tta else "") + f", {engine}"
         print(f"wrote {csv}: {len(df)} images ({how})")
         if check:
-            res = check_submission(csv, images, species=list(learners[0].dls.vocab))
+            res = check_submission(csv, images, species=list(df.columns[3:]))
             print(f"checked {csv}: header, {res['n_rows']} rows for {res['n_images']} images, species all known")
     run_cli(_predict)
 

@@ -15,6 +15,7 @@ from .data import labelled_images, stratified_splitter, seedling_block
 from .models import seedling_learner, export_model
 from .train import classification_metrics, EpochHistory, set_train_bn, prepare_stage, fit_stage
 from .inference import load_model, ensemble_probs
+from .serve import save_safe
 from .cli import run_cli
 
 # %% auto 0
@@ -89,11 +90,12 @@ def evaluate_models(models, # model.pkl files and/or `Learner`s; several: an ens
                     tta:bool=False, n_tta:int=8, # test-time augmentation
                     vote:str='mean', # an ensemble's rule: 'mean' or 'majority'
                     bs:int=64, k:int=9, # batch size; how many top losses to keep
-                    skip_bad:bool=False # leave unreadable images out instead of stopping
+                    skip_bad:bool=False, # leave unreadable images out instead of stopping
+                    cpu:bool=None # stay on the CPU even when there is a GPU
                    ) -> dict:
     "Metrics, per-class scores, confusion matrix, most-confused pairs and top losses of `models` on `data`."
     models = [models] if isinstance(models, (str, Path, Learner)) else list(models)
-    learners = [m if isinstance(m, Learner) else load_model(m) for m in models]
+    learners = [m if isinstance(m, Learner) else load_model(m, cpu) for m in models]
     data = Path(data or sample_path())
     files = evaluation_files(data, valid_pct, seed, skip_bad)
     vocab = list(learners[0].dls.vocab)
@@ -197,6 +199,7 @@ def train_final(run:Path, # a run folder written by `seedling_train` (metrics.js
     pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
     learn.recorder.plot_loss(with_valid=False); plt.savefig(out/'losses.png', dpi=100); plt.close()
     export_model(learn, out/'model.pkl')
+    save_safe(learn, out)  # model.safetensors + model.json: the format that loads without unpickling
     settings = dict(cfg, freeze_epochs=freeze_epochs, epochs=epochs, stages=plan, valid_pct=0., data=str(data), trained_on='all', final_of=str(run))
     save_json(dict(wall_time_s=round(time.time()-start, 1), lr=top, settings=settings, n_train=len(dls.train_ds), n_valid=0,
                    validated=dict(micro_f1=m.get('micro_f1'), macro_f1=m.get('macro_f1'), n_valid=m.get('n_valid')), **run_info()),
@@ -205,7 +208,7 @@ def train_final(run:Path, # a run folder written by `seedling_train` (metrics.js
 
 # %% ../nbs/08_evaluate.ipynb
 @call_parse
-def seedling_eval(model:Param("model.pkl to evaluate; repeat --model for an ensemble", str, action='append')=None,
+def seedling_eval(model:Param("run folder or model.json (safe), or model.pkl (a pickle: loading one runs code, so only files you trust); repeat --model for an ensemble", str, action='append')=None,
                   data:str=None, # labelled folder (DIR/train/<species>/ or DIR/<species>/); default: the bundled sample
                   out:str='runs/eval', # where eval.json, confusion_matrix.png, per_class.png, top_losses.png go
                   valid_pct:float=0., # 0: every image; else only the validation part of seedling_train's split
@@ -216,11 +219,12 @@ def seedling_eval(model:Param("model.pkl to evaluate; repeat --model for an ense
                   bs:int=64, # batch size
                   k:int=9, # top losses to show
                   skip_bad:store_true=False, # leave unreadable images out instead of stopping
+                  cpu:store_true=False, # stay on the CPU even when there is a GPU
                  ):
     "Evaluate a model or an ensemble on a labelled folder: metrics, per-class scores, confusion, top losses."
     def _eval():
-        if not model: raise SeedlingError("Pass --model with a model.pkl that seedling_train wrote (repeat it for an ensemble).")
-        res = evaluate_models([model] if isinstance(model, (str, Path)) else model, data, out, valid_pct, seed, tta, n_tta, vote, bs, k, skip_bad)
+        if not model: raise SeedlingError("Pass --model with a run folder (or model.json) that seedling_train wrote (repeat it for an ensemble).")
+        res = evaluate_models([model] if isinstance(model, (str, Path)) else model, data, out, valid_pct, seed, tta, n_tta, vote, bs, k, skip_bad, cpu or None)
         print(f"{res['n_images']} images: accuracy {res['accuracy']:.4f}  micro-F1 {res['micro_f1']:.4f}  "
               f"macro-F1 {res['macro_f1']:.4f}  ({res['images_per_s']:.1f} images/s)")
         for c, s in res['per_class'].items():

@@ -14,18 +14,32 @@ from .models import set_precision
 import torch.nn.functional as F
 
 # %% auto 0
-__all__ = ['load_model', 'test_images', 'predict_probs', 'write_submission', 'tta_tfms', 'tta_pipelines', 'ensemble_probs',
-           'predict_folder', 'competition_species', 'check_submission']
+__all__ = ['inference_device', 'model_file', 'load_pickle', 'load_model', 'test_images', 'predict_probs', 'write_submission',
+           'tta_tfms', 'tta_pipelines', 'ensemble_probs', 'predict_folder', 'probs_table', 'competition_species',
+           'check_submission']
 
 # %% ../nbs/04_inference.ipynb
-def load_model(fname:Path, # a `model.pkl` written by `seedling_train` (`learn.export`)
-               cpu:bool=None # load onto the CPU; default: unless a GPU is present
-              ) -> Learner:
-    "Load an exported seedling classifier, ready for inference (channels-last on the CPU)."
-    fname = Path(fname)
-    fix = "Pass the model.pkl that seedling_train wrote (learn.export)."
-    if not fname.exists(): raise SeedlingError(f"Model file {fname} does not exist. {fix}")
-    if not fname.is_file(): raise SeedlingError(f"Model path {fname} is a folder, not a file. {fix}")
+def inference_device(cpu:bool=None # stay on the CPU; default: only if there is no GPU
+                    ) -> torch.device:
+    "Where a loaded model runs: the GPU when there is one, unless `cpu`."
+    return torch.device('cuda' if on_gpu() and not cpu else 'cpu')
+
+def model_file(path:Path # a run folder, a `model.json`/`model.safetensors`, or a `model.pkl`
+              ) -> Path:
+    "The file `load_model` reads for `path`: in a run folder, the safe `model.json` if there is one, else `model.pkl`."
+    path = Path(path)
+    fix = "Pass the run folder (or its model.json) that seedling_train wrote."
+    if not path.exists(): raise SeedlingError(f"Model file {path} does not exist. {fix}")
+    if path.is_dir():
+        found = [f for f in (path/'model.json', path/'model.pkl') if f.is_file()]
+        if not found: raise SeedlingError(f"Model folder {path} holds neither model.json nor model.pkl. {fix}")
+        return found[0]
+    return path
+
+def load_pickle(fname:Path, # a `model.pkl` written by `seedling_train` (`learn.export`)
+                cpu:bool=None) -> Learner:
+    "Unpickle an exported `Learner` (this runs code named in the file: only for files you trust)."
+    fix = "Pass the run folder or model.json (the safe format), or the model.pkl that seedling_train wrote (learn.export)."
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -34,7 +48,18 @@ def load_model(fname:Path, # a `model.pkl` written by `seedling_train` (`learn.e
         raise SeedlingError(f"{fname} is not an exported model ({type(e).__name__}: {str(e)[:200]}). {fix}") from None
     if not isinstance(learn, Learner) or not hasattr(learn.dls, 'vocab'):
         raise SeedlingError(f"{fname} holds a {type(learn).__name__}, not an exported classifier. {fix}")
-    learn.model.to(memory_format=torch.channels_last)  # about 1.8x faster inference on the CPU here
+    return learn
+
+def load_model(fname:Path, # run folder, `model.json` (safe: nothing unpickled) or `model.pkl` (a pickle: loading runs code)
+               cpu:bool=None # stay on the CPU; default: the GPU when there is one
+              ) -> Learner:
+    "Load a trained seedling classifier for inference: model and `DataLoaders` on one device, channels-last."
+    from seedling_clf.serve import load_safe
+    fname = model_file(fname)
+    learn = load_safe(fname) if fname.suffix in ('.json', '.safetensors') else load_pickle(fname, cpu)  # anything else was learn.export'ed
+    device = inference_device(cpu)
+    learn.dls.to(device)
+    learn.model.to(device, memory_format=torch.channels_last)  # about 1.8x faster inference on the CPU here
     learn.model_file = fname  # named in messages about ensembles
     return learn
 
@@ -122,9 +147,14 @@ def predict_folder(learn, # a `Learner` (from `load_model` or training) or a lis
     files = test_images(folder, skip_bad)
     learners = L(learn) if is_listy(learn) else L([learn])
     probs, preds = ensemble_probs(learners, files, bs, vote=vote, tta=tta, n_tta=n_tta)
-    vocab = list(learners[0].dls.vocab)
+    return probs_table(probs, preds, list(learners[0].dls.vocab), files, folder)
+
+def probs_table(probs:Tensor, preds:Tensor, # class probabilities (one row per file) and the predicted class indices
+                vocab:list, files, folder:Path # the class names; the files, named relative to `folder`
+               ) -> pd.DataFrame:
+    "`predict_folder`'s table: file, predicted species, its probability, then every class's probability."
     df = pd.DataFrame(probs.numpy(), columns=vocab)
-    df.insert(0, 'file', [f.relative_to(folder).as_posix() for f in files])
+    df.insert(0, 'file', [Path(f).relative_to(folder).as_posix() for f in files])
     df.insert(1, 'species', [vocab[i] for i in preds])
     df.insert(2, 'prob', probs.gather(1, preds[:, None])[:, 0].numpy())
     return df

@@ -11,6 +11,7 @@ from fastai.vision.all import *
 from .core import *
 from .data import *
 from .models import *
+from .serve import save_safe
 from .features import dls_features, dataset_labels, fit_head, check_balance, class_weights, has_bn_tail, body_split, HEAD_EPOCHS
 
 # %% auto 0
@@ -386,6 +387,7 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     if learn.recorder.values: learn.recorder.plot_loss(); plt.savefig(out/'losses.png', dpi=100); plt.close()
     pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
     export_model(learn, out/'model.pkl')
+    save_safe(learn, out)  # model.safetensors + model.json: the format that loads without unpickling
     res.update(wall_time_s=round(time.time()-start, 1), lr_find_valley=suggestion, lr=top, head_stage=head_stage,
                stages=[dict(st, lr=state['stage_lrs'].get(st['stage'])) for st in plan], best_epoch=best.where,
                resumed_from=dict(stage=ck['stage'], epochs_done=ck['epochs_done']) if ck else None,
