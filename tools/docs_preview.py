@@ -116,6 +116,7 @@ def build(out:Path=PREVIEW, proc:Path=None, n_workers:int=2) -> list:
         res = dict(sidebar=sidebar, href=files[n], site_title=sidebar[0]['title'], title=nb.metadata['title'],
                    description=fms[n].get('description', ''), metadata=dict(name=Path(n).stem))
         html, _ = exp.from_notebook_node(nb, resources=res)
+        html = re.sub(r'(<h[1-6] id="|<a class="anchor-link" href="#)([^"]+)"', lambda m: m[1] + m[2].lower() + '"', html)  # Quarto's (Pandoc's) ids: nbdev's links use them
         (Path(out)/files[n]).write_text(html, encoding='utf-8')
     return [Path(out)/files[n] for n in names]
 
