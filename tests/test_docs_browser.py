@@ -107,7 +107,7 @@ def test_page_in_chromium(preview, browser, nb, page):
 
     title, desc = title_cell(nb)
     assert info['title'] == title and title in info['header'], f"{page}: title {title!r} not at the top"
-    assert squeeze(desc) in squeeze(info['header']), f"{page}: the description is cut or missing: {desc!r}"
+    assert squeeze(desc.replace('`', '')) in squeeze(info['header']), f"{page}: the description is cut or missing: {desc!r}"
     syms = documented_symbols(page)
     text = squeeze(info['text'])
     undocumented = [n for n, sig in syms.items() if squeeze(sig) not in text]
