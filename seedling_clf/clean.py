@@ -383,6 +383,10 @@ class SuspectCleaner(ImageClassifierCleaner):
         "Apply the decisions with `apply_decisions` (checked, logged, undoable)."
         return apply_decisions(self.decisions_table(), self.root, dry_run=dry_run, source='SuspectCleaner')
 
+# fastai's `@delegates` gave ImageClassifierCleaner a `__signature__`, which subclasses inherit: without this
+# line `inspect.signature` (and so the docs) would show the parent's `(learn, opts, ...)`.
+SuspectCleaner.__signature__ = None
+
 # %% ../nbs/07_clean.ipynb
 def rank_dataset(model:Path, data:Path=None, out:Path='runs/clean', folds:int=5, wrong:float=0.9,
                  torn:tuple=(0.5, 0.6), top:int=30, seed:int=42, C:float=1.0, bs:int=64, skip_bad:bool=False) -> pd.DataFrame:
