@@ -1,5 +1,5 @@
 "Evaluation, TTA, ensembles, the submission check, the final model and the HTML report, as a user runs them."
-import base64, json, re, shutil, subprocess, sys
+import base64, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 import pandas as pd
 import pytest
@@ -149,9 +149,17 @@ def test_report_missing_run(tmp_path):
     assert res.returncode == 2 and 'metrics.json not found' in res.stderr
 
 
-def test_report_screenshot_in_chromium(trained_model, tmp_path):
+@pytest.fixture(scope='session')
+def chromium_exe():
+    "Chromium's executable; a skip without it, but a failure when `CI` is set (CI must run the browser tests)."
     from seedling_clf.report import chromium
-    if chromium() is None: pytest.skip('chromium is not installed')
+    if chromium() is None:
+        if os.environ.get('CI'): pytest.fail('CI is set and Chromium is missing: apt-get install -y chromium')
+        pytest.skip('chromium is not installed')
+    return chromium()
+
+
+def test_report_screenshot_in_chromium(chromium_exe, trained_model, tmp_path):
     run_dir = _copy_run(trained_model, tmp_path)
     tool('seedling_report', run_dir, '--no_eval', '--screenshot_png', tmp_path/'shot.png')
     from PIL import Image

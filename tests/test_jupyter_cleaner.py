@@ -20,8 +20,8 @@ BUDGET_S = 480  # the whole browser session; each wait below also has its own li
 EXCLUDED_CLASS, RELABEL_TO = 'Black-grass', 'Charlock'
 LOG = '.seedling_clean/log.jsonl'
 
-# CI (.ci/run) sets SEEDLING_REQUIRE_BROWSER=1, so a missing piece fails there instead of skipping.
-if not os.environ.get('SEEDLING_REQUIRE_BROWSER'):
+# Under CI (.ci/run sets CI) a missing piece fails instead of skipping, as in the docs' and the report's browser tests.
+if not os.environ.get('CI'):
     pytest.importorskip('playwright.sync_api', reason='pip install -e ".[dev]" (playwright)')
     pytest.importorskip('jupyterlab', reason='pip install -e ".[dev]" (jupyterlab)')
     if not Path(CHROMIUM).exists(): pytest.skip('no chromium (apt-get install -y chromium)', allow_module_level=True)
