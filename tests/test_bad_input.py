@@ -202,7 +202,7 @@ def model_file(tmp_path_factory):
     return fn
 
 
-def run_in(d, tool, *args, timeout=180):
+def run_in(d, tool, *args, timeout=900):  # generous: on a loaded 2-core machine a start-up alone can take minutes
     "Run a console script of this environment from the working directory `d`, as a user does."
     env = {**os.environ, 'MPLBACKEND': 'Agg'}
     return subprocess.run([str(BIN/tool), *map(str, args)], cwd=d, capture_output=True, text=True, timeout=timeout, env=env)

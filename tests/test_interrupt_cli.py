@@ -6,7 +6,7 @@ from pathlib import Path
 from conftest import BIN
 
 LOCK = '.seedling.lock'
-TINY = ['--size', '32', '--bs', '16', '--freeze_epochs', '1', '--epochs', '3', '--no_lr_find']  # a few seconds an epoch
+TINY = ['--size', '32', '--bs', '16', '--freeze_epochs', '1', '--epochs', '2', '--no_lr_find']  # seconds an epoch
 
 
 def dead_pid() -> int:
@@ -16,9 +16,10 @@ def dead_pid() -> int:
 
 
 def start(d, cmd):
-    "Start a console script from the working directory `d`."
+    "Start a console script from the working directory `d`, with Ctrl-C's default action (as in a terminal)."
     return subprocess.Popen([str(BIN/cmd[0]), *cmd[1:]], cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, 'MPLBACKEND': 'Agg'})
+                            env={**os.environ, 'MPLBACKEND': 'Agg'},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a background job's shell ignores it
 
 
 def test_ctrl_c_names_checkpoint_and_resume_command_and_stale_locks_do_not_block(tmp_path):
@@ -27,11 +28,14 @@ def test_ctrl_c_names_checkpoint_and_resume_command_and_stale_locks_do_not_block
     cmd = ['seedling_train', '--out', out, *TINY]
     p = start(tmp_path, cmd)
     ck = tmp_path/out/'checkpoint.json'
-    limit = time.time() + 900
-    while not ck.exists() and p.poll() is None and time.time() < limit: time.sleep(0.2)
-    assert ck.exists(), p.communicate()  # the first epoch is done: the second has begun
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=300)
+    try:
+        limit = time.time() + 900
+        while not ck.exists() and p.poll() is None and time.time() < limit: time.sleep(0.2)
+        assert ck.exists(), p.communicate()  # the first epoch is done: the second has begun
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=300)
+    finally:
+        if p.poll() is None: p.kill()
     assert 'Traceback' not in err, err[-3000:]
     assert p.returncode == 130, (p.returncode, err)
     lines = [l for l in err.splitlines() if not l.startswith('warning: ')]
