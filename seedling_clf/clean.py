@@ -14,7 +14,7 @@ from fastcore.script import call_parse, store_true
 from fastai.vision.all import *
 from fastai.vision.widgets import ImageClassifierCleaner, ImagesCleaner, _open_thumb, widget, VBox, HBox, Dropdown, Label
 from .core import *
-from .data import labelled_images, file_hash, image_files
+from .data import labelled_images, file_hash, image_files, stratified_splitter
 from .features import extract_features
 from .cli import run_cli
 
@@ -22,7 +22,7 @@ from .cli import run_cli
 __all__ = ['RANK_COLUMNS', 'KEEP', 'EXCLUDE', 'CLEAN_DIR', 'REASON_COLORS', 'ALL', 'oof_probs', 'flag_reasons', 'rank_labels',
            'plot_suspects', 'write_ranking', 'read_decisions', 'parse_decision', 'clean_root', 'dataset_classes',
            'read_log', 'plan_moves', 'apply_decisions', 'undo_moves', 'suspect_caption', 'DecisionImages',
-           'SuspectCleaner', 'rank_dataset', 'seedling_clean']
+           'SuspectCleaner', 'model_split', 'training_side', 'rank_dataset', 'seedling_clean']
 
 # %% ../nbs/07_clean.ipynb
 def oof_probs(feats:np.ndarray, # one row of features per image
@@ -405,19 +405,39 @@ class SuspectCleaner(ImageClassifierCleaner):
 SuspectCleaner.__signature__ = None
 
 # %% ../nbs/07_clean.ipynb
+def model_split(model:Path # a model.pkl; seedling_train writes metrics.json beside it
+               ) -> dict:
+    "`valid_pct` and `seed` of the split `model` was validated on (from its metrics.json; empty: `stratified_splitter`'s defaults)."
+    meta = Path(model).parent/'metrics.json'
+    settings = json.loads(meta.read_text()).get('settings', {}) if meta.is_file() else {}
+    return {k: settings[k] for k in ('valid_pct', 'seed') if k in settings}
+
+def training_side(files, # labelled images (from `labelled_images`)
+                  valid_pct:float=0.2, seed:int=42 # the split (as `stratified_splitter`); valid_pct 0: every file
+                 ) -> L:
+    "The files of `files` on the training side of the stratified split."
+    files = L(files)
+    return files[stratified_splitter(valid_pct, seed)(files)[0]] if valid_pct else files
+
+
+# %% ../nbs/07_clean.ipynb
 def rank_dataset(model:Path, data:Path=None, out:Path='runs/clean', folds:int=5, wrong:float=0.9,
-                 torn:tuple=(0.5, 0.6), top:int=30, seed:int=42, C:float=1.0, bs:int=64, skip_bad:bool=False) -> pd.DataFrame:
+                 torn:tuple=(0.5, 0.6), top:int=30, seed:int=42, C:float=1.0, bs:int=64, skip_bad:bool=False,
+                 include_valid:bool=False # also rank the model's validation images (default: the training side only)
+                ) -> pd.DataFrame:
     "Rank `data` with the body of `model` and write OUT/suspects.csv, suspects.png and clean.json."
     from seedling_clf.inference import load_model
     learn = load_model(model)
     root = train_folder(data or sample_path())
-    df = rank_labels(learn, root, folds=folds, wrong=wrong, torn=torn, seed=seed, C=C, bs=bs, skip_bad=skip_bad)
+    split = dict(valid_pct=0) if include_valid else model_split(model)
+    files = training_side(labelled_images(root, skip_bad=skip_bad), **split)
+    df = rank_labels(learn, root, files=files, folds=folds, wrong=wrong, torn=torn, seed=seed, C=C, bs=bs)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     write_ranking(df, out/'suspects.csv')
     plot_suspects(df, root, n=top, fname=out/'suspects.png')
     counts = {k: int(df.reason.str.contains(k).sum()) for k in ['confidently wrong', 'torn']}
     save_json(dict(data=str(Path(root).resolve()), model=str(Path(model).resolve()), n_images=len(df), folds=folds,
-                   wrong=wrong, torn=list(torn), seed=seed, C=C, flagged=int((df.reason != '').sum()), counts=counts,
+                   wrong=wrong, torn=list(torn), seed=seed, C=C, split=split or 'default', flagged=int((df.reason != '').sum()), counts=counts,
                    time=time.strftime('%Y-%m-%dT%H:%M:%S')), out/'clean.json')
     return df
 
@@ -442,6 +462,7 @@ def seedling_clean(model:str=None, # model.pkl whose body embeds the images (e.g
                    C:float=1.0, # inverse regularization of the heads
                    bs:int=64, # batch size of the feature extraction
                    skip_bad:store_true=False, # leave unreadable images out of the ranking instead of stopping
+                   include_valid:store_true=False, # also rank the model's validation images (default: its training side only)
                    apply:str=None, # apply the decision column of this suspects.csv (keep, exclude, or a class name)
                    undo:store_true=False, # move every file moved by --apply back (needs --data)
                    dry_run:store_true=False, # with --apply or --undo: check and list the moves, move nothing
@@ -464,7 +485,7 @@ def seedling_clean(model:str=None, # model.pkl whose body embeds the images (e.g
             print(_moves_text(ms, 'would move back' if dry_run else 'moved back'))
         else:
             df = rank_dataset(model, data, out, folds=folds, wrong=wrong, torn=(torn_low, torn_high), top=top, seed=seed, C=C,
-                              bs=bs, skip_bad=skip_bad)
+                              bs=bs, skip_bad=skip_bad, include_valid=include_valid)
             m = json.loads((Path(out)/'clean.json').read_text())
             print(f"{len(df)} images ranked ({folds}-fold out-of-fold heads): {m['flagged']} flagged, "
                   + ', '.join(f"{n} {k}" for k, n in m['counts'].items()))

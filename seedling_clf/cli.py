@@ -4,26 +4,35 @@
 
 # %% ../nbs/05_cli.ipynb 3
 from __future__ import annotations
-import sys, warnings, json
+import sys, warnings, json, signal, shlex, contextlib
 from pathlib import Path
 from fastcore.script import call_parse, store_true, Param
 from .core import *
 
 # %% auto 0
-__all__ = ['run_cli', 'int_list', 'seedling_train', 'seedling_predict', 'seedling_audit']
+__all__ = ['run_cli', 'int_list', 'resume_hint', 'seedling_train', 'seedling_predict', 'seedling_audit']
 
 # %% ../nbs/05_cli.ipynb
 def _warn_line(message, category, filename, lineno, file=None, line=None): return f"warning: {message}\n"
 
-def run_cli(f, *args, **kwargs):
-    "Call `f`, turning a `SeedlingError` into `error: ...` on stderr and exit status 2."
-    warnings.simplefilter('ignore')
-    warnings.filterwarnings('default', module='seedling_clf')
-    warnings.formatwarning = _warn_line
-    try: return f(*args, **kwargs)
-    except SeedlingError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+def run_cli(f, *args,
+            interrupted=None, # called after Ctrl-C: returns the one line that says what was kept and how to go on
+            **kwargs):
+    "Call `f`: a `SeedlingError` becomes `error: ...` on stderr and exit status 2, Ctrl-C one line and status 130."
+    fmt = warnings.formatwarning
+    with warnings.catch_warnings():  # restores the caller's filters (a Jupyter session keeps its warnings)
+        warnings.simplefilter('ignore')
+        warnings.filterwarnings('default', module='seedling_clf')
+        warnings.formatwarning = _warn_line
+        try: return f(*args, **kwargs)
+        except SeedlingError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            print(f"interrupted: {interrupted() if interrupted else 'nothing more was written'}", file=sys.stderr)
+            sys.exit(128 + signal.SIGINT)  # the shell's status for a process stopped by Ctrl-C
+        finally: warnings.formatwarning = fmt
+
 
 # %% ../nbs/05_cli.ipynb
 def int_list(s:str, # comma-separated whole numbers, e.g. '64,128'
@@ -33,6 +42,19 @@ def int_list(s:str, # comma-separated whole numbers, e.g. '64,128'
     if s is None: return None
     try: return [int(o) for o in str(s).split(',') if o.strip()]
     except ValueError: raise SeedlingError(f"--{name} takes comma-separated whole numbers, e.g. --{name} 64,128; got {s!r}.") from None
+
+# %% ../nbs/05_cli.ipynb
+def resume_hint(out:Path, # seedling_train's --out
+                argv:list=None # the interrupted command line; default: this process's
+               ) -> str:
+    "After Ctrl-C: where `seedling_train`'s checkpoint is and the exact command that resumes the run (or restarts it)."
+    argv = [Path(sys.argv[0]).name, *sys.argv[1:]] if argv is None else list(argv)
+    ck = [Path(out)/'checkpoint.json', Path(out)/'models'/'checkpoint.pth']
+    if not all(f.exists() for f in ck):
+        return ("stopped before the first epoch ended, so there is no checkpoint to resume; start again with: "
+                + shlex.join([a for a in argv if a != '--resume']))
+    return f"checkpoint in {ck[0]} and {ck[1]}; resume with: {shlex.join(argv + ([] if '--resume' in argv else ['--resume']))}"
+
 
 # %% ../nbs/05_cli.ipynb
 @call_parse
@@ -76,12 +98,13 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
         from fastai.torch_core import rank_distrib
         from seedling_clf.train import train_classifier
         top = lr if lr in (None, 'valley') else float(lr)
-        train_classifier(data, out, preset, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs,
-                         lr=top, seed=seed, valid_pct=valid_pct, weights=weights, skip_bad=skip_bad, lr_find=not (no_lr_find or cbs),
-                         head_from_features=head_from_features, balance=balance, head_epochs=head_epochs, bn_blocks=bn_blocks,
-                         schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix, mix_alpha=mix_alpha,
-                         sizes=int_list(sizes, 'sizes'), stage_epochs=int_list(stage_epochs, 'stage_epochs'),
-                         lr_find_per_stage=lr_find_per_stage or None, stage_lr_decay=stage_lr_decay, monitor=monitor, resume=resume, cbs=cbs)
+        with run_lock(out) if not rank_distrib() else contextlib.nullcontext():  # one run per output folder (rank 0 holds it)
+            train_classifier(data, out, preset, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs,
+                             lr=top, seed=seed, valid_pct=valid_pct, weights=weights, skip_bad=skip_bad, lr_find=not (no_lr_find or cbs),
+                             head_from_features=head_from_features, balance=balance, head_epochs=head_epochs, bn_blocks=bn_blocks,
+                             schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix, mix_alpha=mix_alpha,
+                             sizes=int_list(sizes, 'sizes'), stage_epochs=int_list(stage_epochs, 'stage_epochs'),
+                             lr_find_per_stage=lr_find_per_stage or None, stage_lr_decay=stage_lr_decay, monitor=monitor, resume=resume, cbs=cbs)
         if rank_distrib(): return  # another process of a data-parallel run: rank 0 reports
         m = json.loads((Path(out)/'metrics.json').read_text())
         print(f"validation: micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}"
@@ -91,7 +114,7 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
             print(f"snapshot ensemble ({e['n_snapshots']}): micro-F1 {e['micro_f1']:.4f}  macro-F1 {e['macro_f1']:.4f}; "
                   f"wrote {Path(out)/'snapshots'}/snapshot_*.pkl")
         print(f"wrote {Path(out)/'model.pkl'}, metrics.json, history.csv and plots")
-    run_cli(_train)
+    run_cli(_train, interrupted=lambda: resume_hint(out))
 
 # %% ../nbs/05_cli.ipynb
 @call_parse
@@ -110,9 +133,10 @@ def seedling_predict(model:Param("run folder or model.json (safe), or model.pkl 
                     ):
     "Predict every image under IMAGES and write a Kaggle submission CSV."
     def _predict():
-        from seedling_clf.inference import load_model, predict_folder, write_submission, check_submission
+        from seedling_clf.inference import load_model, predict_folder, submission_target, write_submission, check_submission
         if not model: raise SeedlingError("Pass --model with the run folder (or model.json) that seedling_train wrote.")
         if images is None: raise SeedlingError("Pass --images with the folder of images to classify.")
+        submission_target(csv)  # a bad --csv is refused before the predicting, not after
         models = [model] if isinstance(model, (str, Path)) else model
         if engine == 'onnx':
             from seedling_clf.serve import engine_predict_folder
@@ -123,7 +147,7 @@ def seedling_predict(model:Param("run folder or model.json (safe), or model.pkl 
         how = (f"ensemble of {len(models)} ({vote})" if len(models) > 1 else "1 model") + (f", TTA x{n_tta}" if tta else "") + f", {engine}"
         print(f"wrote {csv}: {len(df)} images ({how})")
         if check:
-            res = check_submission(csv, images, species=list(df.columns[3:]))
+            res = check_submission(csv, images, species=list(df.columns[3:]), skip_bad=skip_bad)
             print(f"checked {csv}: header, {res['n_rows']} rows for {res['n_images']} images, species all known")
     run_cli(_predict)
 

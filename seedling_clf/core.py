@@ -5,14 +5,15 @@
 # %% ../nbs/00_core.ipynb 3
 from __future__ import annotations
 import os, json, platform, time
+from contextlib import contextmanager
 from pathlib import Path
 import torch
 from fastcore.basics import patch
 from fastcore.xtras import Path
 
 # %% auto 0
-__all__ = ['SAMPLE_PATH', 'PRESETS', 'SeedlingError', 'short_list', 'sample_path', 'full_data_path', 'train_folder', 'cache_dir',
-           'preset', 'on_gpu', 'run_info', 'save_json']
+__all__ = ['SAMPLE_PATH', 'PRESETS', 'LOCK_FILE', 'SeedlingError', 'short_list', 'sample_path', 'full_data_path', 'train_folder',
+           'cache_dir', 'preset', 'on_gpu', 'run_info', 'save_json', 'pid_alive', 'run_lock']
 
 # %% ../nbs/00_core.ipynb
 class SeedlingError(ValueError):
@@ -95,3 +96,45 @@ def save_json(obj, fname:Path # where to write
     fname = Path(fname); fname.parent.mkdir(parents=True, exist_ok=True)
     fname.write_text(json.dumps(obj, indent=2, default=_plain))
     return fname
+
+# %% ../nbs/00_core.ipynb
+LOCK_FILE = '.seedling.lock'
+
+def pid_alive(pid:int) -> bool:
+    "Whether a process with id `pid` exists (signal 0 checks without sending anything)."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True  # alive, owned by another user
+    return True
+
+def _lock_owner(lock:Path) -> int|None:
+    try: return int(lock.read_text().strip())
+    except (OSError, ValueError): return None  # being written right now, or gone
+
+def _take_lock(lock:Path) -> bool:
+    "Create `lock` holding this process's id; `False` if it exists."
+    try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError: return False
+    with os.fdopen(fd, 'w') as f: f.write(str(os.getpid()))
+    return True
+
+@contextmanager
+def run_lock(out:Path # the output folder of a run (created if missing)
+            ):
+    "Hold `out/LOCK_FILE` while a run writes to `out`: a `SeedlingError` if a live process holds it; a dead one's is taken over."
+    out = Path(out)
+    made = [p for p in [out, *out.parents] if not p.exists()]  # deepest first
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out/LOCK_FILE
+    while not _take_lock(lock):
+        pid = _lock_owner(lock)
+        if pid is None or pid_alive(pid):
+            raise SeedlingError(f"{out} is in use by another run (process {pid or 'starting'}; lock file {lock}). "
+                                "Fix: wait for that run to finish, or pass another --out.")
+        lock.unlink(missing_ok=True)  # stale: left by a run that was killed
+    try: yield lock
+    finally:
+        lock.unlink(missing_ok=True)
+        for d in made:
+            if d.is_dir() and not any(d.iterdir()): d.rmdir()
+

@@ -12,9 +12,10 @@ from fastai.data.load import _loaders
 from .core import *
 
 # %% auto 0
-__all__ = ['image_files', 'non_image_files', 'check_image', 'usable_images', 'labelled_images', 'stratified_splitter',
-           'seedling_tfms', 'seedling_block', 'NonBlockingDL', 'loader_settings', 'seedling_dls', 'file_hash',
-           'duplicate_groups', 'plot_class_counts', 'plot_samples', 'audit']
+__all__ = ['WIDE_GRAY_MODES', 'image_files', 'non_image_files', 'check_image', 'usable_images', 'labelled_images',
+           'stratified_splitter', 'seedling_tfms', 'to_rgb', 'SeedlingImage', 'seedling_block', 'NonBlockingDL',
+           'loader_settings', 'seedling_dls', 'file_hash', 'duplicate_groups', 'plot_class_counts', 'plot_samples',
+           'audit']
 
 # %% ../nbs/01_data.ipynb
 def image_files(folder:Path # searched recursively
@@ -53,6 +54,9 @@ def usable_images(files, # image files to check
         raise SeedlingError(f"{len(bad)} of {len(files)} {what} cannot be read:{listing}\n"
                             "Fix: replace them with good copies or move them out of the folder, "
                             "or pass --skip_bad (skip_bad=True) to leave them out. Nothing was changed.")
+    if len(bad) == len(files):
+        raise SeedlingError(f"None of the {len(files)} {what} can be read, so --skip_bad leaves nothing:{listing}\n"
+                            "Fix: check that the folder holds the images you meant (re-copy or re-download them).")
     warnings.warn(f"Leaving out {len(bad)} unreadable {what}:{listing}")
     badset = {f for f, _ in bad}
     return L(f for f in files if f not in badset)
@@ -77,6 +81,9 @@ def labelled_images(path:Path, # dataset root (with `train/`) or the folder of c
     if others: warnings.warn(f"Skipping {len(others)} files under {folder} that are not images:{short_list(others)}")
     files = usable_images(files, skip_bad=skip_bad)
     counts = Counter(parent_label(f) for f in files)
+    empty = [p.name for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".") and p.name not in counts]
+    if empty: raise SeedlingError(f"Class folders under {folder} without {'usable ' if skip_bad else ''}images: {', '.join(empty)}. "
+                                  "Fix: add images of those species, or move the folders out of the dataset.")
     if len(counts) < 2:
         raise SeedlingError(f"Only one class ({', '.join(counts)}) found under {folder}: a classifier needs at least two. "
                             f"Pass a folder with {layout}.")
@@ -105,12 +112,29 @@ def seedling_tfms(max_rotate:float=180., # any rotation, in degrees
                           max_lighting=max_lighting, max_warp=0., p_affine=p_affine, pad_mode=PadMode.Reflection)
 
 # %% ../nbs/01_data.ipynb
+WIDE_GRAY_MODES = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I')  # 16-bit grayscale, as PIL opens it (`I`: 32-bit ints holding it)
+
+def to_rgb(im:Image.Image) -> Image.Image:
+    "`im` as 8-bit RGB; 16-bit grayscale scaled (65535 -> 255) rather than clipped as PIL's `convert` does."
+    if im.mode in WIDE_GRAY_MODES:
+        a = np.asarray(im).astype(np.float32)/257
+        im = Image.fromarray(a.round().clip(0, 255).astype(np.uint8), 'L')
+    return im.convert('RGB')
+
+class SeedlingImage(PILImage):
+    "A `PILImage` opened with `to_rgb`, so 16-bit PNGs keep their picture."
+    @classmethod
+    def create(cls, fn, **kwargs):
+        return cls(to_rgb(load_image(fn))) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
+
+
+# %% ../nbs/01_data.ipynb
 def seedling_block(size:int=128, # side of the square images fed to the model
                    valid_pct:float=0.2, seed:int=42, # the stratified split
                    aug:bool=True # add `seedling_tfms` to the training batches
                   ) -> DataBlock:
     "A `DataBlock` for a list of labelled image files (label = parent folder)."
-    return DataBlock(blocks=(ImageBlock, CategoryBlock), get_y=parent_label,
+    return DataBlock(blocks=(ImageBlock(SeedlingImage), CategoryBlock), get_y=parent_label,
                      splitter=stratified_splitter(valid_pct, seed),
                      item_tfms=Resize(size, method=ResizeMethod.Squish),
                      batch_tfms=seedling_tfms() if aug else None)

@@ -9,14 +9,14 @@ from collections import Counter
 import pandas as pd
 from fastai.vision.all import *
 from .core import *
-from .data import image_files, usable_images, loader_settings
+from .data import image_files, usable_images, loader_settings, check_image
 from .models import set_precision
 import torch.nn.functional as F
 
 # %% auto 0
-__all__ = ['inference_device', 'model_file', 'load_pickle', 'load_model', 'test_images', 'predict_probs', 'write_submission',
-           'tta_tfms', 'tta_pipelines', 'ensemble_probs', 'predict_folder', 'probs_table', 'competition_species',
-           'check_submission']
+__all__ = ['inference_device', 'model_file', 'load_pickle', 'load_model', 'test_images', 'predict_probs', 'submission_target',
+           'write_submission', 'tta_tfms', 'tta_pipelines', 'ensemble_probs', 'predict_folder', 'probs_table',
+           'competition_species', 'check_submission']
 
 # %% ../nbs/04_inference.ipynb
 def inference_device(cpu:bool=None # stay on the CPU; default: only if there is no GPU
@@ -91,11 +91,21 @@ def predict_probs(learn:Learner, # from `load_model` or training
     return torch.lerp(aug, plain, beta)
 
 # %% ../nbs/04_inference.ipynb
+def submission_target(fname:Path # where the submission CSV is to be written
+                     ) -> Path:
+    "`fname` if a CSV can be written there, else a `SeedlingError` (checked before predicting, not after)."
+    fname = Path(fname)
+    if fname.is_dir(): raise SeedlingError(f"--csv {fname} is a folder. Fix: pass a file name, e.g. --csv {fname/'submission.csv'}.")
+    above = next((p for p in fname.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise SeedlingError(f"--csv {fname}: {above} is a file, not a folder. Fix: pass a path inside a folder.")
+    return fname
+
 def write_submission(preds:pd.DataFrame, # from `predict_folder`
                      fname:Path # the CSV to write
                     ) -> Path:
     "A Kaggle submission: header `file,species`, one row per image."
-    fname = Path(fname); fname.parent.mkdir(parents=True, exist_ok=True)
+    fname = submission_target(fname); fname.parent.mkdir(parents=True, exist_ok=True)
     preds[['file', 'species']].to_csv(fname, index=False)
     return fname
 
@@ -166,14 +176,15 @@ def competition_species() -> list:
 
 def check_submission(csv_file:Path, # the submission CSV
                      images:Path, # the test folder it must cover
-                     species:list=None # allowed species; default: the competition's 12
+                     species:list=None, # allowed species; default: the competition's 12
+                     skip_bad:bool=False # images that cannot be read need no row (`seedling_predict --skip_bad` left them out)
                     ) -> dict:
     "Check a submission against the test folder: header `file,species`, every image exactly once, known species only."
     csv_file, images = Path(csv_file), Path(images)
     if not csv_file.is_file(): raise SeedlingError(f"Submission {csv_file} does not exist. Pass the CSV that seedling_predict wrote.")
     if not images.is_dir(): raise SeedlingError(f"Test folder {images} does not exist. Pass the folder of test images the CSV covers.")
     allowed = set(ifnone(species, competition_species()))
-    expected = {f.relative_to(images).as_posix() for f in image_files(images)}
+    expected = {f.relative_to(images).as_posix() for f in image_files(images) if not (skip_bad and check_image(f))}
     rows = list(csv.reader(csv_file.read_text(encoding='utf-8-sig').splitlines()))
     problems, seen = [], {}
     if not rows or rows[0] != ['file', 'species']:

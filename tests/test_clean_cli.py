@@ -71,7 +71,7 @@ def test_help():
 def test_rank_writes_csv_plot_and_meta(ranked):
     data, out, res = ranked
     t = pd.read_csv(out/'suspects.csv', dtype=str, keep_default_na=False)
-    assert len(t) == 120 and set(t.decision) == {''}
+    assert len(t) == 96 and set(t.decision) == {''}  # the training side of seedling_train's default split
     for c in ['file', 'label', 'predicted', 'prob', 'reason', 'decision', 'loss', 'md5']: assert c in t.columns
     assert {f.split('/')[0] for f in t.file} == {p.name for p in (sample_path()/'train').iterdir()}
     assert all((data/'train'/f).is_file() for f in t.file)
@@ -79,9 +79,20 @@ def test_rank_writes_csv_plot_and_meta(ranked):
     assert not (flagged.astype(int).diff().fillna(0) > 0).any()  # flagged rows first
     assert (out/'suspects.png').stat().st_size > 0
     meta = json.loads((out/'clean.json').read_text())
-    assert meta['n_images'] == 120 and meta['folds'] == 4 and meta['flagged'] == int(flagged.sum())
+    assert meta['n_images'] == 96 and meta['folds'] == 4 and meta['flagged'] == int(flagged.sum())
     assert meta['data'] == str((data/'train').resolve())
-    assert '120 images ranked' in res.stdout
+    assert '96 images ranked' in res.stdout
+
+
+def test_rank_leaves_validation_images_alone(ranked):
+    "Excluding validation images would change what the model is judged on: they are not ranked unless asked for."
+    from seedling_clf.data import labelled_images, stratified_splitter
+    data, out, _ = ranked
+    files = labelled_images(data)
+    valid = {f.relative_to(data/'train').as_posix() for f in files[stratified_splitter()(files)[1]]}
+    ranked_files = set(pd.read_csv(out/'suspects.csv', dtype=str).file)
+    assert len(valid) == 24 and not ranked_files & valid
+    assert 'include_valid' in run('seedling_clean', '--help').stdout
 
 
 def test_apply_then_undo_restores_every_path_and_byte(fresh):
