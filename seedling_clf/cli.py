@@ -66,17 +66,22 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
                    stage_lr_decay:float=None, # each later --sizes stage peaks at this fraction of the previous one's learning rate
                    monitor:str=None, # what picks OUT/models/best.pth: valid_loss (default) or accuracy
                    resume:store_true=False, # continue the interrupted run in OUT from its checkpoint (same options)
+                   deterministic:store_true=False, # deterministic algorithms and seeding: identical metrics run to run (slower; see README)
+                   mlflow:str=None, # also log the run to this MLflow tracking URI, e.g. sqlite:///mlflow.db (pip install "seedling_clf[mlflow]")
                   ):
     "Train a plant-seedling classifier and write OUT/model.pkl, OUT/metrics.json and plots."
     def _train():
         from seedling_clf.train import train_classifier
+        from seedling_clf.records import mlflow_tracking
         top = lr if lr in (None, 'valley') else float(lr)
-        train_classifier(data, out, preset, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs,
-                         lr=top, seed=seed, valid_pct=valid_pct, weights=weights, skip_bad=skip_bad, lr_find=not no_lr_find,
-                         head_from_features=head_from_features, balance=balance, head_epochs=head_epochs, bn_blocks=bn_blocks,
-                         schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix, mix_alpha=mix_alpha,
-                         sizes=int_list(sizes, 'sizes'), stage_epochs=int_list(stage_epochs, 'stage_epochs'),
-                         lr_find_per_stage=lr_find_per_stage or None, stage_lr_decay=stage_lr_decay, monitor=monitor, resume=resume)
+        with mlflow_tracking(mlflow, out) as cbs:
+            train_classifier(data, out, preset, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs,
+                             lr=top, seed=seed, valid_pct=valid_pct, weights=weights, skip_bad=skip_bad, lr_find=not no_lr_find,
+                             head_from_features=head_from_features, balance=balance, head_epochs=head_epochs, bn_blocks=bn_blocks,
+                             schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix, mix_alpha=mix_alpha,
+                             sizes=int_list(sizes, 'sizes'), stage_epochs=int_list(stage_epochs, 'stage_epochs'),
+                             lr_find_per_stage=lr_find_per_stage or None, stage_lr_decay=stage_lr_decay, monitor=monitor, resume=resume,
+                             deterministic=deterministic, cbs=cbs)
         m = json.loads((Path(out)/'metrics.json').read_text())
         print(f"validation: micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}"
               f"  ({m['n_valid']} images, {m['wall_time_s']:.0f} s)")

@@ -10,6 +10,7 @@ import pandas as pd
 from fastai.vision.all import *
 from .core import *
 from .data import image_files, usable_images
+from .records import check_model_file
 import torch.nn.functional as F
 
 # %% auto 0
@@ -25,6 +26,7 @@ def load_model(fname:Path, # a `model.pkl` written by `seedling_train` (`learn.e
     fix = "Pass the model.pkl that seedling_train wrote (learn.export)."
     if not fname.exists(): raise SeedlingError(f"Model file {fname} does not exist. {fix}")
     if not fname.is_file(): raise SeedlingError(f"Model path {fname} is a folder, not a file. {fix}")
+    check_model_file(fname)  # not the file its run recorded: a SeedlingError
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
