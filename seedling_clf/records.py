@@ -333,5 +333,5 @@ def seedling_runs(folder:Param("folder searched (recursively) for runs with a ru
                 d = compare_runs(*compare)
                 print(f"{len(d)} differences between {compare[0]} (a) and {compare[1]} (b):" if len(d) else f"no differences between {compare[0]} and {compare[1]}")
                 if len(d): print(d.to_string(index=False))
-            else: print(runs_table(folder, sort).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+            else: print(runs_table(folder, sort).to_string(index=False, formatters={c: '{:.4f}'.format for c in BEST_FIRST}))
     run_cli(_runs)
