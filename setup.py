@@ -20,6 +20,7 @@ min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = (cfg.get('dev_requirements') or '').split()
 distributed_requirements = (cfg.get('distributed_requirements') or '').split()
+mlflow_requirements = (cfg.get('mlflow_requirements') or '').split()
 
 setuptools.setup(
     name = cfg['lib_name'],
@@ -33,7 +34,7 @@ setuptools.setup(
     packages = setuptools.find_packages(),
     include_package_data = True,
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements, 'distributed': distributed_requirements },
+    extras_require={ 'dev': dev_requirements + mlflow_requirements, 'distributed': distributed_requirements, 'mlflow': mlflow_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

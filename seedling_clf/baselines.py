@@ -14,6 +14,7 @@ from .data import seedling_dls
 from .models import seedling_metrics, export_model, set_precision
 from .train import evaluate, plot_confusion, EpochHistory, train_classifier
 from .cli import run_cli
+from .records import write_run_record
 
 # %% auto 0
 __all__ = ['SMALL_CNN_FILTERS', 'BASELINE_LRS', 'BASELINES', 'BASELINE_KEYS', 'ZeroInput', 'linear_model', 'small_cnn',
@@ -107,6 +108,7 @@ def train_baseline(data:Path=None, # dataset root or folder of class folders; de
                              data=str(train_folder(data or sample_path()))),
                n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **run_info())
     save_json(res, out/'metrics.json')
+    write_run_record(out, res['settings'], res, dls, start)
     return learn
 
 # %% ../nbs/10_baselines.ipynb

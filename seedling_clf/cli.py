@@ -88,6 +88,8 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
                    stage_lr_decay:float=None, # each later --sizes stage peaks at this fraction of the previous one's learning rate
                    monitor:str=None, # what picks OUT/models/best.pth: valid_loss (default) or accuracy
                    resume:store_true=False, # continue the interrupted run in OUT from its checkpoint (same options)
+                   deterministic:store_true=False, # deterministic algorithms and seeding: identical metrics run to run (slower; see README)
+                   mlflow:str=None, # also log the run to this MLflow tracking URI, e.g. sqlite:///mlflow.db (pip install "seedling_clf[mlflow]")
                   ):
     "Train a plant-seedling classifier and write OUT/model.pkl, OUT/metrics.json and plots."
     def _train():
@@ -97,14 +99,17 @@ def seedling_train(data:str=None, # dataset root (with train/<species>/) or fold
             raise SeedlingError("--lr valley and --lr_find_per_stage need lr_find, which runs in a single process only: give --lr, or train without accelerate launch.")
         from fastai.torch_core import rank_distrib
         from seedling_clf.train import train_classifier
+        from seedling_clf.records import mlflow_tracking
         top = lr if lr in (None, 'valley') else float(lr)
-        with run_lock(out) if not rank_distrib() else contextlib.nullcontext():  # one run per output folder (rank 0 holds it)
+        with (run_lock(out) if not rank_distrib() else contextlib.nullcontext(),  # one run per output folder (rank 0 holds it)
+              mlflow_tracking(mlflow, out) as tracking_cbs):
             train_classifier(data, out, preset, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs,
                              lr=top, seed=seed, valid_pct=valid_pct, weights=weights, skip_bad=skip_bad, lr_find=not (no_lr_find or cbs),
                              head_from_features=head_from_features, balance=balance, head_epochs=head_epochs, bn_blocks=bn_blocks,
                              schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix, mix_alpha=mix_alpha,
                              sizes=int_list(sizes, 'sizes'), stage_epochs=int_list(stage_epochs, 'stage_epochs'),
-                             lr_find_per_stage=lr_find_per_stage or None, stage_lr_decay=stage_lr_decay, monitor=monitor, resume=resume, cbs=cbs)
+                             lr_find_per_stage=lr_find_per_stage or None, stage_lr_decay=stage_lr_decay, monitor=monitor, resume=resume,
+                             deterministic=deterministic, cbs=[*cbs, *tracking_cbs])
         if rank_distrib(): return  # another process of a data-parallel run: rank 0 reports
         m = json.loads((Path(out)/'metrics.json').read_text())
         print(f"validation: micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}"

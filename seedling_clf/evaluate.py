@@ -16,6 +16,7 @@ from .models import seedling_learner, export_model
 from .train import classification_metrics, EpochHistory, set_train_bn, prepare_stage, fit_stage
 from .inference import load_model, ensemble_probs
 from .serve import save_safe
+from .records import write_run_record
 from .cli import run_cli
 
 # %% auto 0
@@ -204,6 +205,7 @@ def train_final(run:Path, # a run folder written by `seedling_train` (metrics.js
     save_json(dict(wall_time_s=round(time.time()-start, 1), lr=top, settings=settings, n_train=len(dls.train_ds), n_valid=0,
                    validated=dict(micro_f1=m.get('micro_f1'), macro_f1=m.get('macro_f1'), n_valid=m.get('n_valid')), **run_info()),
               out/'metrics.json')
+    write_run_record(out, settings, json.loads((out/'metrics.json').read_text()), dls, start)
     return learn
 
 # %% ../nbs/08_evaluate.ipynb

@@ -11,6 +11,7 @@ from fastai.vision.all import *
 from .core import *
 from .data import image_files, usable_images, loader_settings, check_image
 from .models import set_precision
+from .records import check_model_file
 import torch.nn.functional as F
 
 # %% auto 0
@@ -56,6 +57,8 @@ def load_model(fname:Path, # run folder, `model.json` (safe: nothing unpickled) 
     "Load a trained seedling classifier for inference: model and `DataLoaders` on one device, channels-last."
     from seedling_clf.serve import load_safe
     fname = model_file(fname)
+    for f in (fname, fname.with_suffix('.safetensors')) if fname.suffix == '.json' else (fname,):
+        if f.exists(): check_model_file(f)  # not the file its run recorded: a SeedlingError
     learn = load_safe(fname) if fname.suffix in ('.json', '.safetensors') else load_pickle(fname, cpu)  # anything else was learn.export'ed
     device = inference_device(cpu)
     learn.dls.to(device)

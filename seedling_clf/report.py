@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 from fastcore.script import call_parse, store_true
 from .core import *
 from .cli import run_cli
+from .records import record_html
 
 # %% auto 0
 __all__ = ['data_uri', 'fig_png', 'img_html', 'table_html', 'train_command', 'run_report', 'chromium', 'screenshot',
@@ -51,7 +52,7 @@ def train_command(settings:dict) -> str:
     if s.get('mix') not in (None, 'none'): keys += ['mix', 'mix_alpha']
     if s.get('head_from_features'): keys += ['head_epochs', 'bn_blocks']
     def arg(v): return ','.join(map(str, v)) if isinstance(v, (list, tuple)) else json.dumps(v) if ' ' in str(v) else v
-    flags = [f"--{k}" for k in ('head_from_features', 'lr_find_per_stage', 'skip_bad') if s.get(k)]
+    flags = [f"--{k}" for k in ('head_from_features', 'lr_find_per_stage', 'skip_bad', 'deterministic') if s.get(k)]
     return ' '.join(['seedling_train'] + [f"--{k} {arg(s[k])}" for k in keys if s.get(k) is not None] + flags)
 
 # %% ../nbs/09_report.ipynb
@@ -115,6 +116,7 @@ def run_report(run:Path, # a run folder written by `seedling_train` (or `seedlin
            ['training images', m.get('n_train')], ['validation images', m.get('n_valid')], ['wall time (s)', m.get('wall_time_s')]]
     rows += [[k, m[k]] for k in ['device', 'python', 'torch', 'fastai', 'timm', 'platform'] if k in m]
     S.append(('Settings', table_html(rows, ['setting', 'value']) + f"<p>To repeat the run: <code>{html.escape(train_command(cfg))}</code></p>"))
+    S.append(('Run record', record_html(run)))  # data, split, code and model hashes (13_records)
     S.append(('Data audit', _audit_section(data, run)))
     lr_txt = f"<p>Suggested (valley): {m['lr_find_valley']:.2e}; used: {m['lr']:.2e}.</p>" if m.get('lr_find_valley') and m.get('lr') else ""
     S.append(('Learning-rate finder', lr_txt + img_html(run/'lr_find.png', 'lr_find: loss against learning rate')))

@@ -12,6 +12,7 @@ from .core import *
 from .data import *
 from .models import *
 from .serve import save_safe
+from .records import write_run_record, make_deterministic
 from .features import dls_features, dataset_labels, fit_head, check_balance, class_weights, has_bn_tail, body_split, HEAD_EPOCHS
 
 # %% auto 0
@@ -290,6 +291,7 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
                      lr_find_per_stage:bool=None, # re-run lr_find before each unfrozen stage and use its valley
                      stage_lr_decay:float=None, # each later unfrozen stage's learning rate, as a fraction of the previous one's
                      monitor:str=None, # what picks `models/best.pth`: 'valid_loss' or 'accuracy'
+                     deterministic:bool=False, # torch's deterministic algorithms, seeded everything (`make_deterministic`): identical metrics run to run
                      resume:bool=False, # continue the interrupted run in `out` from its checkpoint
                      cbs:list=None, # extra fastai callbacks for every fit
                     ) -> Learner:
@@ -309,7 +311,7 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     plan = train_plan(cfg, head_from_features)
     settings = dict(cfg, preset=preset_name, seed=seed, valid_pct=valid_pct, data=str(train_folder(data or sample_path())),
                     weights=str(weights), head_from_features=head_from_features, bn_blocks=bn_blocks,
-                    head_epochs=ifnone(head_epochs, HEAD_EPOCHS) if head_from_features else None)
+                    head_epochs=ifnone(head_epochs, HEAD_EPOCHS) if head_from_features else None, deterministic=deterministic)
     out = Path(out)
     ck = _read_checkpoint(out, plan, {k: settings[k] for k in _RESUME_KEYS}) if resume else None
     out.mkdir(parents=True, exist_ok=True)
@@ -319,6 +321,7 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
         d = seedling_dls(data, size=s, bs=cfg['bs'], valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, num_workers=num_workers)
         return oversampled_dls(d) if balance == 'oversample' else d
     cur_size = plan[0]['size'] if plan else cfg['sizes'][0]
+    if deterministic: make_deterministic(seed)
     dls = make_dls(cur_size)
     set_seed(seed)
     weight = class_weights(dataset_labels(dls.train_ds), len(dls.vocab)).to(dls.device) if balance == 'weights' else None
@@ -395,4 +398,5 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     save_json(res, out/'metrics.json')
     for f in [out/'checkpoint.json', out/'models'/'checkpoint.pth']:
         if f.exists(): f.unlink()
+    write_run_record(out, res['settings'], res, learn.dls, start)
     return learn
