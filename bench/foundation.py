@@ -14,7 +14,9 @@ from pathlib import Path
 warnings.simplefilter('ignore')
 import matplotlib; matplotlib.use('Agg')
 from fastai.vision.all import *
-from seedling_clf.core import full_data_path, preset, run_info, save_json
+from seedling_clf.core import run_info, save_json
+from seedling_clf.train import train_settings
+from common import full_data_path
 from seedling_clf.data import labelled_images, stratified_splitter
 from seedling_clf.models import pretrained_file
 from seedling_clf.train import train_classifier, classification_metrics
@@ -44,10 +46,10 @@ def main():
     a = p.parse_args()
     data = Path(a.data) if a.data else full_data_path()
     if data is None: print('full data not found (set SEEDLING_DATA): nothing to benchmark'); return
-    cfg = preset('fast')
+    cfg = train_settings('fast')
     rows = {}
     if a.only != 'stock':
-        train_classifier(data, HERE/'runs'/'foundation_ours', 'fast')
+        train_classifier(data, out=HERE/'runs'/'foundation_ours', preset_name='fast')
         m = json.loads((HERE/'runs'/'foundation_ours'/'metrics.json').read_text())
         rows['seedling_clf fast preset'] = m
         print(f"ours : micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} wall {m['wall_time_s']/60:.1f} min", flush=True)
