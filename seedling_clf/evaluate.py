@@ -136,7 +136,7 @@ def final_config(run:Path, # a validated run folder (its metrics.json)
                         lr=m['lr'], stage_lrs=[used.get(s, m['lr']) for s in cfg.sizes])
 
 # %% ../nbs/08_evaluate.ipynb
-@delegates(train_classifier, but=['data', 'config', 'out', 'resume'])
+@delegates(train_classifier, but=['data', 'config', 'out', 'resume'], keep=True)
 def train_final(run:Path, # a run folder written by `seedling_train` (metrics.json)
                 data:Path=None, # labelled data; default: the run's own data
                 out:Path=None, # where the final model goes; default: RUN_final

@@ -79,21 +79,21 @@ def _per_class_f1_png(per_class_f1:dict) -> bytes:
 def _evaluation_sections(run:Path, m:dict, ev:dict|None, final:bool) -> list:
     "The report's sections on the validation set: confusion matrix, per-class scores, top losses (from eval/ if evaluated)."
     if final: return [('Evaluation', '<p>No validation set: every labelled image was used for training. See the validated run\'s report.</p>')]
-    S = []
+    sections = []
     cm = run/'eval'/'confusion_matrix.png' if ev else run/'confusion_matrix.png'
     conf = img_html(cm, 'confusion matrix of the validation set (rows: actual, columns: predicted)')
     if ev: conf += "<p>Most confused pairs:</p>" + (table_html(ev['most_confused'][:10], ['actual', 'predicted', 'images']) if ev['most_confused'] else "<p>none</p>")
-    S.append(('Confusion matrix', conf))
+    sections.append(('Confusion matrix', conf))
     if ev:
         pc = table_html([[c, s['precision'], s['recall'], s['f1'], s['support']] for c, s in ev['per_class'].items()], ['class', 'precision', 'recall', 'F1', 'images'])
-        S.append(('Per-class scores', pc + img_html(run/'eval'/'per_class.png', 'precision, recall and F1 per class')))
+        sections.append(('Per-class scores', pc + img_html(run/'eval'/'per_class.png', 'precision, recall and F1 per class')))
         tl = table_html([[Path(t['file']).parent.name + '/' + Path(t['file']).name, t['predicted'], t['prob'], t['loss']] for t in ev['top_losses']],
                         ['image (actual class/file)', 'predicted', 'probability', 'loss'])
-        S.append(('Top losses', img_html(run/'eval'/'top_losses.png', 'images the model was most confidently wrong about') + tl))
+        sections.append(('Top losses', img_html(run/'eval'/'top_losses.png', 'images the model was most confidently wrong about') + tl))
     elif m.get('per_class_f1'):
-        S.append(('Per-class scores', img_html(_per_class_f1_png(m['per_class_f1']), 'validation F1 per class') +
+        sections.append(('Per-class scores', img_html(_per_class_f1_png(m['per_class_f1']), 'validation F1 per class') +
                   '<p class="missing">Not available: precision/recall and top losses (needs model.pkl and the data).</p>'))
-    return S
+    return sections
 
 def run_report(run:Path, # a run folder written by `seedling_train` (or `seedling_train_final`)
                out:Path=None, # the HTML file; default: RUN/report.html
@@ -111,7 +111,7 @@ def run_report(run:Path, # a run folder written by `seedling_train` (or `seedlin
     if ev is None and evaluate and not final and cfg.get('valid_pct') and (run/'model.pkl').exists() and data and data.is_dir():
         from seedling_clf.evaluate import evaluate_models
         ev = evaluate_models(run/'model.pkl', data, run/'eval', valid_pct=cfg['valid_pct'], seed=cfg.get('seed', 42))
-    S = []  # sections
+    sections = []  # (title, html)
     # summary
     if final:
         v = m.get('validated') or {}
@@ -121,21 +121,21 @@ def run_report(run:Path, # a run folder written by `seedling_train` (or `seedlin
         rows = [['validation, at the end of training', m.get('accuracy'), m.get('micro_f1'), m.get('macro_f1'), m.get('n_valid')]]
         if ev: rows.append([f"validation, evaluated{' with TTA' if ev.get('tta') else ''}", ev['accuracy'], ev['micro_f1'], ev['macro_f1'], ev['n_images']])
         summ = table_html(rows, ['', 'accuracy', 'micro-F1 (Kaggle score)', 'macro-F1', 'images'])
-    S.append(('Metrics', summ))
+    sections.append(('Metrics', summ))
     # settings
     rows = [[k, v] for k, v in cfg.items()] + [['learning rate used', m.get('lr')], ["lr_find's suggestion (valley)", m.get('lr_find_valley')],
            ['training images', m.get('n_train')], ['validation images', m.get('n_valid')], ['wall time (s)', m.get('wall_time_s')]]
     rows += [[k, m[k]] for k in ['device', 'python', 'torch', 'fastai', 'timm', 'platform'] if k in m]
-    S.append(('Settings', table_html(rows, ['setting', 'value']) + f"<p>To repeat the run: <code>{html.escape(train_command(cfg))}</code></p>"))
-    S.append(('Data audit', _audit_section(data, run)))
+    sections.append(('Settings', table_html(rows, ['setting', 'value']) + f"<p>To repeat the run: <code>{html.escape(train_command(cfg))}</code></p>"))
+    sections.append(('Data audit', _audit_section(data, run)))
     lr_txt = f"<p>Suggested (valley): {m['lr_find_valley']:.2e}; used: {m['lr']:.2e}.</p>" if m.get('lr_find_valley') and m.get('lr') else ""
-    S.append(('Learning-rate finder', lr_txt + img_html(run/'lr_find.png', 'lr_find: loss against learning rate')))
+    sections.append(('Learning-rate finder', lr_txt + img_html(run/'lr_find.png', 'lr_find: loss against learning rate')))
     hist = pd.read_csv(run/'history.csv') if (run/'history.csv').exists() else None
     htab = table_html(hist.itertuples(index=False), list(hist.columns)) if hist is not None and len(hist) else '<p class="missing">Not available: history.csv.</p>'
-    S.append(('Training curves', img_html(run/'losses.png', 'training and validation loss per batch') + htab))
-    S += _evaluation_sections(run, m, ev, final)
-    toc = "".join(f'<li><a href="#s{i}">{html.escape(t)}</a></li>' for i, (t, _) in enumerate(S))
-    body = "".join(f'<h2 id="s{i}">{html.escape(t)}</h2>\n{s}\n' for i, (t, s) in enumerate(S))
+    sections.append(('Training curves', img_html(run/'losses.png', 'training and validation loss per batch') + htab))
+    sections += _evaluation_sections(run, m, ev, final)
+    toc = "".join(f'<li><a href="#s{i}">{html.escape(t)}</a></li>' for i, (t, _) in enumerate(sections))
+    body = "".join(f'<h2 id="s{i}">{html.escape(t)}</h2>\n{s}\n' for i, (t, s) in enumerate(sections))
     title = f"Seedling run {run.resolve().name}"
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head>\n'
             f'<body><h1>{html.escape(title)}</h1><p>Run folder <code>{html.escape(str(run.resolve()))}</code>; report written '

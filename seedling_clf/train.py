@@ -75,9 +75,10 @@ def prepare_stage(learn:Learner, frozen:bool, # head-only stage, or the whole ne
     if frozen: set_train_bn(learn, not frozen_bn); learn.freeze()
     else: learn.unfreeze()
 
+@delegates(Learner.fit_one_cycle, but=['n_epoch', 'lr_max', 'div', 'pct_start'])
 def fit_stage(learn:Learner, frozen:bool, epochs:int, lr:float, # the stage, its epochs and top learning rate
               lr_mult:float, # unfrozen: the first layers train at lr/lr_mult
-              **kwargs # passed to `fit_one_cycle` (cbs, start_epoch)
+              **kwargs # passed to `fit_one_cycle`
              ):
     "`fit_one_cycle` for a stage prepared by `prepare_stage`."
     if frozen: return learn.fit_one_cycle(epochs, lr, pct_start=0.99, **kwargs)
@@ -593,7 +594,7 @@ def run_metrics(learn:Learner, cfg:TrainConfig, state:dict, out:Path, best:SaveB
                 best_epoch=best.where if best else None, settings=asdict(cfg),
                 n_train=len(learn.dls.train_ds), n_valid=len(learn.dls.valid_ds), **run_info())
 
-@delegates(run_learner, but=['cfg', 'dls', 'out'])
+@delegates(run_learner, but=['cfg', 'dls', 'out'], keep=True)  # keep: TrainConfig's options come as keywords too
 def train_classifier(data:Path=None, # dataset root or folder of class folders; default: `config`'s (the bundled sample)
                      config:TrainConfig=None, # the recipe (default: the preset's), its options overridden by `kwargs`'
                      out:Path='runs/seedling', # output folder: model.pkl, metrics.json, history.csv, plots
@@ -605,8 +606,8 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
                     ) -> Learner:
     "Train a seedling classifier with the recipe `config`: the learner, the head stage, the plan's stages, then `write_outputs` to `out`."
     start = time.time()
-    opts = {k: kwargs.pop(k) for k in list(kwargs) if k in config_fields() or k == 'preset_name'}
-    cfg = train_config(ifnone(config, opts.pop('preset_name', None)), data=data, **opts)
+    name, opts = kwargs.pop('preset_name', None), {k: kwargs.pop(k) for k in list(kwargs) if k in config_fields()}
+    cfg = train_config(ifnone(config, name), data=data, **opts)
     out, plan = Path(out), train_plan(cfg)
     state = read_checkpoint(out, cfg) if resume else dict(config=asdict(cfg), plan=plan, stage_lrs={}, history=[])
     dls_at = partial(run_dls, cfg, num_workers=num_workers, item_tfms=item_tfms, batch_tfms=batch_tfms)
