@@ -76,7 +76,7 @@ def test_killed_run_resumes_every_epoch(tmp_path):
     args = [str(BIN/'seedling_train'), '--out', 'run', '--size', '32', '--bs', '8', '--freeze_epochs', '1', '--epochs', '3', '--no_lr_find']
     env = {**os.environ, 'MPLBACKEND': 'Agg', 'PYTHONWARNINGS': 'ignore'}
     p = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ck, deadline = tmp_path/'run'/'checkpoint.json', time.time() + 300
+    ck, deadline = tmp_path/'run'/'checkpoint.json', time.time() + 1200
     while time.time() < deadline and p.poll() is None and not (ck.exists() and json.loads(ck.read_text())['stage'] == 'unfrozen'): time.sleep(0.05)
     time.sleep(0.5)  # into the next epoch
     assert p.poll() is None, 'the run ended before it could be killed'
