@@ -26,7 +26,9 @@ from pathlib import Path
 warnings.simplefilter('ignore')
 import matplotlib; matplotlib.use('Agg')
 import pandas as pd
-from seedling_clf.core import full_data_path, preset, run_info, save_json
+from seedling_clf.core import run_info, save_json
+from seedling_clf.train import train_settings
+from common import full_data_path
 from seedling_clf.train import train_classifier
 from seedling_clf.baselines import train_baseline
 
@@ -110,7 +112,7 @@ def main():
     only = set(a.only.split(',')) if a.only else None
     want = lambda k: only is None or k in only
     runs, out = Path(a.runs), Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    cfg = preset('fast')
+    cfg = train_settings('fast')
     base = dict(size=a.size, epochs=a.epochs, freeze_epochs=1, lr_find=False)
     techs = techniques(a.size, a.epochs, a.big)
     res = dict(data=str(data), size=a.size, epochs=a.epochs, floor_epochs=a.floor_epochs, lr=cfg['lr'], **run_info())
@@ -119,7 +121,7 @@ def main():
         for kind in ['constant', 'linear', 'small_cnn']:
             train_baseline(data, runs/kind, kind, size=a.size, epochs=a.floor_epochs, bs=cfg['bs'])
     for name in ['foundation', *techs]:
-        if want(name): train_classifier(data, runs/name, 'fast', **{**base, **techs.get(name, {})})
+        if want(name): train_classifier(data, out=runs/name, preset_name='fast', **{**base, **techs.get(name, {})})
     if want('combined'):
         found, opts, picked = score('foundation'), {}, []
         if found is None: raise SystemExit('combined needs the foundation run first')
@@ -132,7 +134,7 @@ def main():
             picked.remove(drop); opts = {k: v for g in picked for k, v in techs[g].items()}
         res['combined'] = ' + '.join(picked) if picked else 'no technique beat the foundation recipe alone'
         if picked:
-            train_classifier(data, runs/'combined', 'fast', **{**base, **opts})
+            train_classifier(data, out=runs/'combined', preset_name='fast', **{**base, **opts})
             f = runs/'combined'/'metrics.json'; m = json.loads(f.read_text()); m['combined'] = res['combined']; f.write_text(json.dumps(m, indent=1))
     rows = table(runs, a)
     if rows:

@@ -31,7 +31,9 @@ warnings.simplefilter('ignore')
 import matplotlib; matplotlib.use('Agg')
 import numpy as np, pandas as pd
 from fastai.vision.all import set_seed, parent_label, FuncSplitter
-from seedling_clf.core import full_data_path, preset, run_info, save_json, train_folder
+from seedling_clf.core import run_info, save_json, train_folder
+from seedling_clf.train import train_settings
+from common import full_data_path
 from seedling_clf.data import labelled_images, stratified_splitter, seedling_dls, seedling_block
 from seedling_clf.models import seedling_learner
 from seedling_clf.inference import load_model
@@ -97,7 +99,7 @@ def main():
     data = Path(a.data) if a.data else full_data_path()
     if data is None: print('full data not found (set SEEDLING_DATA): nothing to benchmark'); return
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    cfg = preset('fast', size=a.size)
+    cfg = train_settings('fast', size=a.size)
     start = time.time()
 
     files = labelled_images(data)

@@ -18,7 +18,8 @@ from pathlib import Path
 warnings.simplefilter('ignore')
 import matplotlib; matplotlib.use('Agg')
 import torch
-from seedling_clf.core import full_data_path, run_info, save_json, SeedlingError
+from seedling_clf.core import run_info, save_json, SeedlingError
+from common import full_data_path
 from seedling_clf.data import labelled_images, stratified_splitter
 from seedling_clf.train import classification_metrics
 from seedling_clf.inference import load_model, ensemble_probs, predict_folder, write_submission, check_submission, test_images

@@ -29,7 +29,9 @@ warnings.simplefilter('ignore')
 import matplotlib; matplotlib.use('Agg')
 import numpy as np
 from fastai.vision.all import set_seed
-from seedling_clf.core import full_data_path, preset, run_info, save_json
+from seedling_clf.core import run_info, save_json
+from seedling_clf.train import train_settings
+from common import full_data_path
 from seedling_clf.data import seedling_dls
 from seedling_clf.models import seedling_learner
 from seedling_clf.features import dls_features, fit_head, head_predictions, plot_tsne, HEAD_EPOCHS, HEAD_LR
@@ -59,7 +61,7 @@ def main():
     a.seeds = [int(s) for s in a.seeds.split(',')]
     data = Path(a.data) if a.data else full_data_path()
     if data is None: print('full data not found (set SEEDLING_DATA): nothing to benchmark'); return
-    cfg = preset('fast', arch=a.arch, size=a.size)
+    cfg = train_settings('fast', arch=a.arch, size=a.size)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     dls = seedling_dls(data, size=cfg['size'], bs=a.bs)
     vocab = list(dls.vocab)

@@ -11,13 +11,15 @@ writes bench/results/foundation.{json,md}. `--smoke` checks the code path on a f
 
     python bench/foundation.py [--data DIR] [--only ours|stock] [--smoke]
 """
-import argparse, json, time, warnings
+import argparse, json, os, time, warnings
 from pathlib import Path
 
 warnings.simplefilter('ignore')
 import matplotlib; matplotlib.use('Agg')
 from fastai.vision.all import *
-from seedling_clf.core import full_data_path, sample_path, preset, run_info, save_json
+from seedling_clf.core import sample_path, run_info, save_json
+from seedling_clf.train import train_settings
+from common import full_data_path
 from seedling_clf.data import labelled_images, stratified_splitter
 from seedling_clf.models import pretrained_file
 from seedling_clf.train import train_classifier, classification_metrics
@@ -69,14 +71,14 @@ def main():
     data = Path(a.data) if a.data else full_data_path()
     if a.smoke: data = Path(a.data) if a.data else sample_path()
     if data is None: print('full data not found (set SEEDLING_DATA): nothing to benchmark'); return
-    cfg = preset('fast')
+    cfg = train_settings('fast')
     tiny = dict(sizes=[32], stage_epochs=[1], lr_find=False) if a.smoke else {}
     size, epochs = (32, 1) if a.smoke else (cfg['size'], cfg['epochs'])
     rows, speed = {}, {}
     if a.only != 'stock':
         sp = TrainSpeed()
         ours_out = HERE/'runs'/('foundation_smoke_ours' if a.smoke else 'foundation_ours')
-        train_classifier(data, ours_out, 'fast', cbs=[sp], **tiny)
+        train_classifier(data, out=ours_out, preset_name='fast', cbs=[sp], **tiny)
         m = json.loads((ours_out/'metrics.json').read_text())
         rows['seedling_clf fast preset'], speed['seedling_clf fast preset'] = m, speed_summary(sp.rows, size)
         print(f"ours : micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} wall {m['wall_time_s']/60:.1f} min; "
@@ -95,7 +97,7 @@ def main():
     if ratio: print(f"training speed, unfrozen epochs at {size} px, batch size {cfg['bs']}: ours {ours} images/s, stock {stock} images/s: {ratio}x", flush=True)
     if a.smoke: return
     n_train, n_valid = map(len, stratified_splitter(0.2, 42)(labelled_images(data)))
-    res = dict(data=str(data), n_train=n_train, n_valid=n_valid, epochs=f"1 frozen + {cfg['epochs']} unfrozen", size=cfg['size'], preset=cfg, runs=rows,
+    res = dict(data=os.path.relpath(data, HERE.parent), n_train=n_train, n_valid=n_valid, epochs=f"1 frozen + {cfg['epochs']} unfrozen", size=cfg['size'], preset=cfg, runs=rows,
                training_speed=dict(speed, ratio_unfrozen=ratio, bs=cfg['bs']), **run_info())
     out = HERE/'results'; save_json(res, out/'foundation.json')
     md = [f"# Foundation benchmark\n", f"Full data `{data}` ({n_train} train / {n_valid} validation images, seeded stratified split), "

@@ -260,7 +260,8 @@ def main():
     p.add_argument('--smoke', action='store_true', help='check the script: bundled sample, tiny sizes, 1 timed epoch, any device')
     a = p.parse_args()
     start = time.time()
-    from seedling_clf.core import full_data_path, sample_path
+    from seedling_clf.core import sample_path
+    from common import full_data_path
     if a.smoke: a.data, a.size, a.bs, a.epochs, a.tta_bs, a.n_tta = a.data or smoke_data(), 32, 8, 1, 8, 2
     default = REPO/'.gpu_data'/'plant-seedlings-150'
     a.data = Path(a.data or (default if default.is_dir() else full_data_path() or default))

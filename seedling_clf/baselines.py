@@ -11,10 +11,9 @@ from fastai.vision.all import *
 from fastcore.script import call_parse, store_true, Param
 from .core import *
 from .data import seedling_dls
-from .models import seedling_metrics, export_model, set_precision
-from .train import evaluate, plot_confusion, EpochHistory, train_classifier
+from .models import seedling_metrics, set_precision
+from .train import evaluate, EpochHistory, train_classifier, train_config, config_fields, start_run, write_outputs
 from .cli import run_cli
-from .records import write_run_record
 
 # %% auto 0
 __all__ = ['SMALL_CNN_FILTERS', 'BASELINE_LRS', 'BASELINES', 'BASELINE_KEYS', 'ZeroInput', 'linear_model', 'small_cnn',
@@ -88,27 +87,20 @@ def train_baseline(data:Path=None, # dataset root or folder of class folders; de
     check_kind(kind)
     if epochs < 1: raise SeedlingError(f"A baseline needs at least one epoch (--epochs), got {epochs}.")
     lr = float(ifnone(lr, BASELINE_LRS[kind]))
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
     dls = seedling_dls(data, size=size, bs=bs, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, num_workers=num_workers)
+    out = start_run(out)  # after the data's checks: a run that cannot start leaves no folder
     dls.add_tfms([Normalize.from_stats(*imagenet_stats)], 'after_batch')
     set_seed(seed)
     learn = set_precision(Learner(dls, baseline_model(kind, len(dls.vocab), size), loss_func=CrossEntropyLossFlat(), metrics=seedling_metrics()))
     hist = EpochHistory(); learn.add_cb(hist)
     learn.stage = kind
     learn.fit_one_cycle(epochs, lr)
-    learn.stage = None
-    res = evaluate(learn)
-    plot_confusion(learn, out/'confusion_matrix.png')
-    learn.recorder.plot_loss(); plt.savefig(out/'losses.png', dpi=100); plt.close()
-    pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
-    learn.remove_cb(hist)
-    export_model(learn, out/'model.pkl')
-    res.update(wall_time_s=round(time.time()-start, 1), lr=lr, n_params=n_params(learn.model),
+    learn.stage = None; learn.remove_cb(hist)
+    res = dict(evaluate(learn), wall_time_s=round(time.time()-start, 1), lr=lr, n_params=n_params(learn.model),
                settings=dict(kind=kind, arch=kind, size=size, epochs=epochs, bs=bs, lr=lr, seed=seed, valid_pct=valid_pct,
                              data=str(train_folder(data or sample_path()))),
                n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **run_info())
-    save_json(res, out/'metrics.json')
-    write_run_record(out, res['settings'], res, dls, start)
+    write_outputs(learn, out, res, hist.rows)  # the trainer's: plots, history.csv, model.pkl, metrics.json
     return learn
 
 # %% ../nbs/10_baselines.ipynb
@@ -156,16 +148,15 @@ def compare_backbones(data:Path=None, # dataset root or folder of class folders;
     "Train each of `archs` under one recipe; write and return the comparison table."
     archs = check_archs(archs)
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    cfg = preset(preset_name)
-    cfg = preset(preset_name, **{k: v for k, v in overrides.items() if k in cfg})
+    cfg = train_config(preset_name, **{k: v for k, v in overrides.items() if k in config_fields()})
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     rows = []
     for arch in archs:
         if arch in BASELINES:
             kw = {k: overrides[k] for k in BASELINE_KEYS if overrides.get(k) is not None}
-            learn = train_baseline(data, out/arch, kind=arch, **{**dict(size=cfg['size'], bs=cfg['bs']), **kw},
-                                   epochs=max(1, cfg['epochs'] + cfg['freeze_epochs']))
-        else: learn = train_classifier(data, out/arch, preset_name, **{**overrides, 'arch': arch})
+            learn = train_baseline(data, out/arch, kind=arch, **{**dict(size=cfg.size, bs=cfg.bs), **kw},
+                                   epochs=max(1, cfg.epochs + cfg.freeze_epochs))
+        else: learn = train_classifier(data, out=out/arch, preset_name=preset_name, **{**overrides, 'arch': arch})
         rows.append(comparison_row(arch, learn, out/arch))
         pd.DataFrame(rows).to_csv(out/'compare.csv', index=False)  # written as it goes: a long run keeps what it finished
     df = pd.DataFrame(rows)
@@ -201,7 +192,7 @@ def seedling_baseline(kind:str='linear', # baseline: linear (raw pixels), consta
 def seedling_compare(arch:Param("a timm backbone or a baseline kind (linear, constant, small_cnn); repeat --arch to compare several", str, action='append')=None,
                      data:str=None, # dataset root (with train/<species>/) or folder of class folders; default: the bundled sample
                      out:str='runs/compare', # output folder: one run folder per arch, compare.csv, compare.md
-                     preset:str='fast', # the recipe every backbone trains with (see seedling_clf.core.PRESETS)
+                     preset:str='fast', # the recipe every backbone trains with (see seedling_clf.train.PRESETS)
                      size:int=None, # image side in pixels
                      epochs:int=None, # unfrozen epochs
                      freeze_epochs:int=None, # head-only epochs first

@@ -4,13 +4,15 @@
 
 # %% ../nbs/05_cli.ipynb 3
 from __future__ import annotations
-import sys, warnings, json, signal, shlex, contextlib
+import sys, warnings, json, signal, shlex
+from inspect import signature
+from fastcore.docments import docments
 from pathlib import Path
 from fastcore.script import call_parse, store_true, Param
 from .core import *
 
 # %% auto 0
-__all__ = ['run_cli', 'int_list', 'resume_hint', 'seedling_train', 'seedling_predict', 'seedling_audit']
+__all__ = ['run_cli', 'resume_hint', 'seedling_train', 'seedling_predict', 'seedling_audit']
 
 # %% ../nbs/05_cli.ipynb
 def _warn_line(message, category, filename, lineno, file=None, line=None): return f"warning: {message}\n"
@@ -35,15 +37,6 @@ def run_cli(f, *args,
 
 
 # %% ../nbs/05_cli.ipynb
-def int_list(s:str, # comma-separated whole numbers, e.g. '64,128'
-             name:str # the option, for the error message
-            ) -> list|None:
-    "`s` as a list of ints (`None` stays `None`); a `SeedlingError` naming `--name` if it is not one."
-    if s is None: return None
-    try: return [int(o) for o in str(s).split(',') if o.strip()]
-    except ValueError: raise SeedlingError(f"--{name} takes comma-separated whole numbers, e.g. --{name} 64,128; got {s!r}.") from None
-
-# %% ../nbs/05_cli.ipynb
 def resume_hint(out:Path, # seedling_train's --out
                 argv:list=None # the interrupted command line; default: this process's
                ) -> str:
@@ -57,59 +50,25 @@ def resume_hint(out:Path, # seedling_train's --out
 
 
 # %% ../nbs/05_cli.ipynb
-@call_parse
-def seedling_train(data:str=None, # dataset root (with train/<species>/) or folder of class folders; default: the bundled sample
-                   out:str='runs/seedling', # output folder: model.pkl, metrics.json, plots
-                   preset:str='fast', # settings preset (see seedling_clf.core.PRESETS)
-                   arch:str=None, # timm architecture, e.g. tf_efficientnet_lite0
-                   size:int=None, # image side in pixels
-                   epochs:int=None, # unfrozen epochs
-                   freeze_epochs:int=None, # head-only epochs first
-                   bs:int=None, # batch size
-                   lr:str=None, # top learning rate, or 'valley' to use lr_find's suggestion
-                   seed:int=42, # seed for the stratified split and training
-                   valid_pct:float=0.2, # fraction of each class held out for validation
-                   weights:str='auto', # pretrained weights: auto (packaged), timm (download), none, or a file
-                   skip_bad:store_true=False, # leave unreadable images out instead of stopping
-                   no_lr_find:store_true=False, # skip the learning-rate finder
-                   head_from_features:store_true=False, # train the head on cached backbone features (seconds) instead of frozen epochs
-                   balance:str=None, # class balance: none, weights (weighted loss), oversample (balanced sampler), smote or adasyn (oversampled features; need --head_from_features)
-                   head_epochs:int=None, # epochs of the head on features (default 20)
-                   bn_blocks:int=None, # with --head_from_features: the body's last blocks whose batch-norm trains with the head (default 1; 0: the head alone)
-                   schedule:str=None, # unfrozen stage: one_cycle or sgdr (warm restarts; a snapshot per cycle, exported to OUT/snapshots/)
-                   cycles:int=None, # SGDR: number of cycles (default 3)
-                   cycle_len:int=None, # SGDR: epochs of the first cycle (default 1)
-                   cycle_mult:int=None, # SGDR: each cycle this many times longer than the last (default 2)
-                   mix:str=None, # mix training images: none, mixup or cutmix
-                   mix_alpha:float=None, # strength of --mix (Beta alpha; default 0.4 for mixup, 1 for cutmix)
-                   sizes:str=None, # progressive resizing: comma-separated image sizes, one unfrozen stage each, e.g. 64,128
-                   stage_epochs:str=None, # comma-separated unfrozen epochs for each of --sizes, e.g. 1,1
-                   lr_find_per_stage:store_true=False, # re-run lr_find before each unfrozen stage and use its valley
-                   stage_lr_decay:float=None, # each later --sizes stage peaks at this fraction of the previous one's learning rate
-                   monitor:str=None, # what picks OUT/models/best.pth: valid_loss (default) or accuracy
-                   resume:store_true=False, # continue the interrupted run in OUT from its checkpoint (same options)
-                   deterministic:store_true=False, # deterministic algorithms and seeding: identical metrics run to run (slower; see README)
-                   mlflow:str=None, # also log the run to this MLflow tracking URI, e.g. sqlite:///mlflow.db (pip install "seedling_clf[mlflow]")
+def seedling_train(args:list=None # the command line's words; default: `sys.argv[1:]`
                   ):
-    "Train a plant-seedling classifier and write OUT/model.pkl, OUT/metrics.json and plots."
+    "Train a plant-seedling classifier and write OUT/model.pkl, OUT/metrics.json and plots: a flag per `TrainConfig` option, --out and --resume."
+    from seedling_clf.train import train_parser, train_classifier, train_config
+    docs = docments(train_classifier)
+    runtime = {k: (p.default, docs[k]) for k, p in signature(train_classifier).parameters.items() if k in ('out', 'resume')}
+    runtime['mlflow'] = (None, 'also log the run to this MLflow tracking URI, e.g. sqlite:///mlflow.db (pip install "seedling_clf[mlflow]")')
+    opts = vars(train_parser(extra=runtime).parse_args(args))
+    out, resume, mlflow = opts.pop('out'), opts.pop('resume'), opts.pop('mlflow')
     def _train():
-        from seedling_clf.distributed import distributed_cbs
-        cbs = distributed_cbs()  # data-parallel under `accelerate launch` (before the data: it picks this process's GPU)
-        if cbs and (lr == 'valley' or lr_find_per_stage):
-            raise SeedlingError("--lr valley and --lr_find_per_stage need lr_find, which runs in a single process only: give --lr, or train without accelerate launch.")
         from fastai.torch_core import rank_distrib
-        from seedling_clf.train import train_classifier
+        from seedling_clf.distributed import distributed_cbs
         from seedling_clf.records import mlflow_tracking
-        top = lr if lr in (None, 'valley') else float(lr)
+        cbs, cfg = distributed_cbs(), train_config(**opts)  # data-parallel under `accelerate launch` (before the data: it picks this process's GPU)
+        if cbs and (cfg.lr == 'valley' or cfg.lr_find_per_stage):
+            raise SeedlingError("--lr valley and --lr_find_per_stage need lr_find, which runs in a single process only: give --lr, or train without accelerate launch.")
         with (run_lock(out) if not rank_distrib() else contextlib.nullcontext(),  # one run per output folder (rank 0 holds it)
               mlflow_tracking(mlflow, out) as tracking_cbs):
-            train_classifier(data, out, preset, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs,
-                             lr=top, seed=seed, valid_pct=valid_pct, weights=weights, skip_bad=skip_bad, lr_find=not (no_lr_find or cbs),
-                             head_from_features=head_from_features, balance=balance, head_epochs=head_epochs, bn_blocks=bn_blocks,
-                             schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix, mix_alpha=mix_alpha,
-                             sizes=int_list(sizes, 'sizes'), stage_epochs=int_list(stage_epochs, 'stage_epochs'),
-                             lr_find_per_stage=lr_find_per_stage or None, stage_lr_decay=stage_lr_decay, monitor=monitor, resume=resume,
-                             deterministic=deterministic, cbs=[*cbs, *tracking_cbs])
+            train_classifier(config=train_config(cfg, lr_find=cfg.lr_find and not cbs), out=out, resume=resume, cbs=[*cbs, *tracking_cbs])
         if rank_distrib(): return  # another process of a data-parallel run: rank 0 reports
         m = json.loads((Path(out)/'metrics.json').read_text())
         print(f"validation: micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}"
@@ -160,8 +119,10 @@ def seedling_predict(model:Param("run folder or model.json (safe), or model.pkl 
 @call_parse
 def seedling_audit(data:str=None, # dataset root or folder of class folders; default: the bundled sample
                    out:str='runs/audit', # where audit.json, class_counts.png and samples.png go
+                   tsne:store_true=False, # also OUT/tsne.png: a t-SNE of the pretrained backbone's features of every image (the feature cache --head_from_features uses)
+                   arch:str='tf_efficientnet_lite0', # the backbone whose features --tsne plots
                   ):
-    "Report class counts, duplicates, unreadable and non-RGB images; save plots."
+    "Report class counts, duplicates, unreadable and non-RGB images; save plots (and, with --tsne, a t-SNE of the features)."
     def _audit():
         from seedling_clf.data import audit
         res = audit(data, out)
@@ -169,5 +130,9 @@ def seedling_audit(data:str=None, # dataset root or folder of class folders; def
         for c, n in res['class_counts'].items(): print(f"  {n:5d}  {c}")
         for k in ['duplicates', 'unreadable', 'non_rgb', 'non_images']:
             print(f"{k}: {len(res[k])}" + short_list(res[k] if isinstance(res[k], list) else [f"{f}: {v}" for f, v in res[k].items()]))
-        print(f"wrote {out}/audit.json, class_counts.png, samples.png")
+        if tsne:
+            from seedling_clf.features import dataset_features, plot_tsne
+            f = dataset_features(data, arch)
+            plot_tsne(f.x, f.y, f.vocab, Path(out)/'tsne.png', title=f"t-SNE of {arch}'s ImageNet features ({len(f.y)} images)")
+        print(f"wrote {out}/audit.json, class_counts.png, samples.png" + (", tsne.png" if tsne else ""))
     run_cli(_audit)

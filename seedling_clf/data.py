@@ -97,8 +97,9 @@ def labelled_images(path:Path, # dataset root (with `train/`) or the folder of c
 def stratified_splitter(valid_pct:float=0.2, # fraction of each class kept for validation
                         seed:int=42 # the same seed gives the same split
                        ):
-    "A splitter for `DataBlock`: stratified by parent folder, seeded."
+    "A splitter for `DataBlock`: stratified by parent folder, seeded; `valid_pct=0` puts every item in training."
     def _split(items):
+        if not valid_pct: return L(range(len(items))), L()  # every item in training (a final retrain)
         return TrainTestSplitter(test_size=valid_pct, random_state=seed, stratify=[parent_label(o) for o in items])(items)
     return _split
 

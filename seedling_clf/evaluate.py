@@ -11,18 +11,16 @@ from fastai.vision.all import *
 from fastai.interpret import ClassificationInterpretation
 from fastcore.script import call_parse, store_true, Param
 from .core import *
-from .data import labelled_images, stratified_splitter, seedling_block
-from .models import seedling_learner, export_model
-from .train import classification_metrics, EpochHistory, set_train_bn, prepare_stage, fit_stage
+from .data import labelled_images, stratified_splitter
+from .train import classification_metrics, TrainConfig, train_config, run_config, train_classifier
 from .inference import load_model, ensemble_probs
 from .serve import save_safe
 from .records import write_run_record
 from .cli import run_cli
 
 # %% auto 0
-__all__ = ['evaluation_files', 'ProbInterpretation', 'plot_per_class', 'plot_top_losses', 'evaluate_models', 'validated_plan',
-           'plan_epochs', 'validated_epochs', 'all_train_splitter', 'train_final', 'seedling_eval',
-           'seedling_train_final']
+__all__ = ['evaluation_files', 'ProbInterpretation', 'plot_per_class', 'plot_top_losses', 'evaluate_models', 'final_config',
+           'train_final', 'seedling_eval', 'seedling_train_final']
 
 # %% ../nbs/08_evaluate.ipynb
 def evaluation_files(data:Path=None, # dataset root or folder of class folders; default: the bundled sample
@@ -130,82 +128,28 @@ def evaluate_models(models, # model.pkl files and/or `Learner`s; several: an ens
     return res
 
 # %% ../nbs/08_evaluate.ipynb
-_RECIPE_KEYS = {'arch', 'size', 'sizes', 'stage_epochs', 'stage_lr_decay', 'lr_find_per_stage', 'bs', 'freeze_epochs',
-                'epochs', 'lr', 'lr_mult', 'frozen_bn', 'label_smoothing', 'preset', 'seed', 'valid_pct', 'data', 'weights',
-                'skip_bad', 'monitor', 'trained_on', 'final_of'}
-
-def validated_plan(run:Path) -> list:
-    "The stages (name, size, epochs, learning rate) the run in `run` trained: epochs from history.csv, else its settings."
-    run = Path(run); m = json.loads((run/'metrics.json').read_text()); cfg = m['settings']
-    stages = m.get('stages') or [dict(stage='frozen', size=cfg['size'], epochs=cfg['freeze_epochs'], lr=None),
-                                 dict(stage='unfrozen', size=cfg['size'], epochs=cfg['epochs'], lr=None)]
-    if (run/'history.csv').exists():
-        h = pd.read_csv(run/'history.csv')
-        if 'stage' in h: stages = [dict(s, epochs=int((h.stage == s['stage']).sum())) for s in stages]
-    return [s for s in stages if s['epochs']]
-
-def plan_epochs(plan:list) -> tuple:
-    "(head-only, unfrozen) epochs of a list of stages."
-    return sum(s['epochs'] for s in plan if s['stage'] == 'frozen'), sum(s['epochs'] for s in plan if s['stage'] != 'frozen')
-
-def validated_epochs(run:Path) -> tuple:
-    "(head-only, unfrozen) epochs the run in `run` trained for."
-    return plan_epochs(validated_plan(run))
-
-def all_train_splitter(items):
-    "Every item in training, none in validation."
-    return L(range(len(items))), L()
+def final_config(run:Path, # a validated run folder (its metrics.json)
+                 data:Path=None # labelled data; default: the run's own
+                ) -> TrainConfig:
+    "The run's recipe on every labelled image: `train_on_all`, the learning rates it used (no lr_find), the last epoch as the model."
+    cfg, m = run_config(run), json.loads((Path(run)/'metrics.json').read_text())
+    if cfg.train_on_all: raise SeedlingError(f"{run} is already a final model (trained on all data). Pass the validated run.")
+    used = {s['size']: s['lr'] for s in m['stages'] if s['stage'] != 'frozen'}
+    return train_config(cfg, data=data, train_on_all=True, monitor='none', lr_find=False, lr_find_per_stage=False,
+                        lr=m['lr'], stage_lrs=[used.get(s, m['lr']) for s in cfg.sizes])
 
 # %% ../nbs/08_evaluate.ipynb
-def train_final(run:Path, # a run folder written by `seedling_train` (metrics.json, history.csv)
+@delegates(train_classifier, but=['data', 'config', 'out', 'resume'], keep=True)
+def train_final(run:Path, # a run folder written by `seedling_train` (metrics.json)
                 data:Path=None, # labelled data; default: the run's own data
                 out:Path=None, # where the final model goes; default: RUN_final
-                num_workers:int=None # data-loader processes
+                **kwargs # passed to `train_classifier` (num_workers, cbs, ...)
                ) -> Learner:
-    "Retrain the validated run's recipe on all labelled images (train + validation); write model.pkl and metrics.json."
-    start, run = time.time(), Path(run)
-    if not (run/'metrics.json').is_file():
-        raise SeedlingError(f"{run/'metrics.json'} not found. Pass a run folder written by seedling_train.")
-    m = json.loads((run/'metrics.json').read_text()); cfg = m['settings']
-    if cfg.get('trained_on') == 'all': raise SeedlingError(f"{run} is already a final model (trained on all data). Pass the validated run.")
-    other = sorted(k for k in set(cfg) - _RECIPE_KEYS if cfg[k] not in (None, False, 0, 'none'))
-    if other: warnings.warn(f"train_final repeats the head-then-unfreeze fit_one_cycle stages; these settings of {run} are not applied: {', '.join(f'{k}={cfg[k]}' for k in other)}")
-    plan = validated_plan(run)
-    freeze_epochs, epochs = plan_epochs(plan)
-    data, out = Path(data or cfg['data']), Path(out or f"{run}_final")
-    files = labelled_images(data, skip_bad=cfg.get('skip_bad', False))
-    if num_workers is None: num_workers = min(8, defaults.cpus) if on_gpu() else 0
-    def make_dls(size):
-        block = seedling_block(size); block.splitter = all_train_splitter
-        set_seed(cfg.get('seed', 42))
-        return block.dataloaders(files, bs=cfg['bs'], num_workers=num_workers)
-    size = plan[0]['size'] if plan else cfg['size']
-    dls = make_dls(size)
-    set_seed(cfg.get('seed', 42))
-    loss = LabelSmoothingCrossEntropyFlat() if cfg.get('label_smoothing') else None
-    learn = seedling_learner(dls, cfg['arch'], weights=cfg.get('weights', 'auto'), metrics=[], loss_func=loss)
-    hist = EpochHistory(); learn.add_cb(hist)
-    top = float(m.get('lr') or cfg['lr'])
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', module='fastai')
-        for st in plan:
-            if st['size'] != size: size, learn.dls = st['size'], make_dls(st['size'])  # same weights, new size
-            frozen, learn.stage = st['stage'] == 'frozen', st['stage']
-            prepare_stage(learn, frozen, cfg.get('frozen_bn', False))
-            fit_stage(learn, frozen, st['epochs'], float(st.get('lr') or top), cfg['lr_mult'])
-            if frozen: set_train_bn(learn, True)
-    learn.unfreeze(); learn.stage = None
-    learn.remove_cb(hist)
-    out.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
-    learn.recorder.plot_loss(with_valid=False); plt.savefig(out/'losses.png', dpi=100); plt.close()
-    export_model(learn, out/'model.pkl')
-    save_safe(learn, out)  # model.safetensors + model.json: the format that loads without unpickling
-    settings = dict(cfg, freeze_epochs=freeze_epochs, epochs=epochs, stages=plan, valid_pct=0., data=str(data), trained_on='all', final_of=str(run))
-    save_json(dict(wall_time_s=round(time.time()-start, 1), lr=top, settings=settings, n_train=len(dls.train_ds), n_valid=0,
-                   validated=dict(micro_f1=m.get('micro_f1'), macro_f1=m.get('macro_f1'), n_valid=m.get('n_valid')), **run_info()),
-              out/'metrics.json')
-    write_run_record(out, settings, json.loads((out/'metrics.json').read_text()), dls, start)
+    "Retrain the validated run's recipe (`final_config`) on all labelled images with `train_classifier`; metrics.json also records the run's validation scores."
+    run = Path(run); out = Path(out or f"{run}_final")
+    learn = train_classifier(config=final_config(run, data), out=out, **kwargs)
+    m, v = [json.loads((d/'metrics.json').read_text()) for d in (out, run)]
+    save_json(dict(m, validated=dict(run=str(run), micro_f1=v.get('micro_f1'), macro_f1=v.get('macro_f1'), n_valid=v.get('n_valid'))), out/'metrics.json')
     return learn
 
 # %% ../nbs/08_evaluate.ipynb

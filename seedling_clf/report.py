@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_report.ipynb 4
 from __future__ import annotations
-import base64, html, io, json, shutil, subprocess, tempfile, datetime, warnings
+import base64, html, io, json, shlex, shutil, subprocess, tempfile, datetime, warnings
 from pathlib import Path
 import pandas as pd
 import matplotlib.pyplot as plt
@@ -42,18 +42,11 @@ def table_html(rows, header=None) -> str:
     return f"<table>{head}{body}</table>"
 
 # %% ../nbs/09_report.ipynb
-def train_command(settings:dict) -> str:
-    "The `seedling_train` command line for a run's settings (the options it used, progressive resizing included)."
-    s = settings
-    progressive = len(s.get('sizes') or []) > 1  # an explicit --size would turn the preset's resizing off
-    keys = ['data', 'preset', 'arch', *(['sizes', 'stage_epochs', 'stage_lr_decay'] if progressive else ['size', 'epochs']),
-            'freeze_epochs', 'bs', 'lr', 'seed', 'valid_pct', 'weights', 'balance', 'monitor']
-    if s.get('schedule') == 'sgdr': keys += ['schedule', 'cycles', 'cycle_len', 'cycle_mult']
-    if s.get('mix') not in (None, 'none'): keys += ['mix', 'mix_alpha']
-    if s.get('head_from_features'): keys += ['head_epochs', 'bn_blocks']
-    def arg(v): return ','.join(map(str, v)) if isinstance(v, (list, tuple)) else json.dumps(v) if ' ' in str(v) else v
-    flags = [f"--{k}" for k in ('head_from_features', 'lr_find_per_stage', 'skip_bad', 'deterministic') if s.get(k)]
-    return ' '.join(['seedling_train'] + [f"--{k} {arg(s[k])}" for k in keys if s.get(k) is not None] + flags)
+def train_command(settings:dict # a run's settings (metrics.json)
+                 ) -> str:
+    "The `seedling_train` command that repeats a run: `config_args` of its recipe (the options that differ from its preset)."
+    from seedling_clf.train import settings_config, config_args
+    return shlex.join(['seedling_train', *config_args(settings_config(settings))])
 
 # %% ../nbs/09_report.ipynb
 _CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}
@@ -84,6 +77,25 @@ def _per_class_f1_png(per_class_f1:dict) -> bytes:
     return fig_png(fig)
 
 # %% ../nbs/09_report.ipynb
+def _evaluation_sections(run:Path, m:dict, ev:dict|None, final:bool) -> list:
+    "The report's sections on the validation set: confusion matrix, per-class scores, top losses (from eval/ if evaluated)."
+    if final: return [('Evaluation', '<p>No validation set: every labelled image was used for training. See the validated run\'s report.</p>')]
+    sections = []
+    cm = run/'eval'/'confusion_matrix.png' if ev else run/'confusion_matrix.png'
+    conf = img_html(cm, 'confusion matrix of the validation set (rows: actual, columns: predicted)')
+    if ev: conf += "<p>Most confused pairs:</p>" + (table_html(ev['most_confused'][:10], ['actual', 'predicted', 'images']) if ev['most_confused'] else "<p>none</p>")
+    sections.append(('Confusion matrix', conf))
+    if ev:
+        pc = table_html([[c, s['precision'], s['recall'], s['f1'], s['support']] for c, s in ev['per_class'].items()], ['class', 'precision', 'recall', 'F1', 'images'])
+        sections.append(('Per-class scores', pc + img_html(run/'eval'/'per_class.png', 'precision, recall and F1 per class')))
+        tl = table_html([[Path(t['file']).parent.name + '/' + Path(t['file']).name, t['predicted'], t['prob'], t['loss']] for t in ev['top_losses']],
+                        ['image (actual class/file)', 'predicted', 'probability', 'loss'])
+        sections.append(('Top losses', img_html(run/'eval'/'top_losses.png', 'images the model was most confidently wrong about') + tl))
+    elif m.get('per_class_f1'):
+        sections.append(('Per-class scores', img_html(_per_class_f1_png(m['per_class_f1']), 'validation F1 per class') +
+                  '<p class="missing">Not available: precision/recall and top losses (needs model.pkl and the data).</p>'))
+    return sections
+
 def run_report(run:Path, # a run folder written by `seedling_train` (or `seedling_train_final`)
                out:Path=None, # the HTML file; default: RUN/report.html
                evaluate:bool=True, # evaluate the model on the run's validation split if not done yet
@@ -95,51 +107,37 @@ def run_report(run:Path, # a run folder written by `seedling_train` (or `seedlin
     if m is None: raise SeedlingError(f"{run/'metrics.json'} not found. Pass a run folder written by seedling_train.")
     cfg = m.get('settings', {})
     data = Path(data or cfg.get('data', '')) if (data or cfg.get('data')) else None
-    final = cfg.get('trained_on') == 'all'
+    final = cfg.get('train_on_all') or cfg.get('trained_on') == 'all'  # (trained_on: runs written before TrainConfig)
     ev = _read_json(run/'eval'/'eval.json')
     if ev is None and evaluate and not final and cfg.get('valid_pct') and (run/'model.pkl').exists() and data and data.is_dir():
         from seedling_clf.evaluate import evaluate_models
         ev = evaluate_models(run/'model.pkl', data, run/'eval', valid_pct=cfg['valid_pct'], seed=cfg.get('seed', 42))
-    S = []  # sections
+    sections = []  # (title, html)
     # summary
     if final:
         v = m.get('validated') or {}
         summ = f"<p>Final model: trained on all {m['n_train']} labelled images (no validation set) with the recipe of " \
-               f"<code>{html.escape(cfg.get('final_of', '?'))}</code>, which scored micro-F1 {v.get('micro_f1') or float('nan'):.4f} on its validation set.</p>"
+               f"<code>{html.escape(str(v.get('run', cfg.get('final_of', '?'))))}</code>, which scored micro-F1 {v.get('micro_f1') or float('nan'):.4f} on its validation set.</p>"
     else:
         rows = [['validation, at the end of training', m.get('accuracy'), m.get('micro_f1'), m.get('macro_f1'), m.get('n_valid')]]
         if ev: rows.append([f"validation, evaluated{' with TTA' if ev.get('tta') else ''}", ev['accuracy'], ev['micro_f1'], ev['macro_f1'], ev['n_images']])
         summ = table_html(rows, ['', 'accuracy', 'micro-F1 (Kaggle score)', 'macro-F1', 'images'])
-    S.append(('Metrics', summ))
+    sections.append(('Metrics', summ))
     # settings
     rows = [[k, v] for k, v in cfg.items()] + [['learning rate used', m.get('lr')], ["lr_find's suggestion (valley)", m.get('lr_find_valley')],
            ['training images', m.get('n_train')], ['validation images', m.get('n_valid')], ['wall time (s)', m.get('wall_time_s')]]
     rows += [[k, m[k]] for k in ['device', 'python', 'torch', 'fastai', 'timm', 'platform'] if k in m]
-    S.append(('Settings', table_html(rows, ['setting', 'value']) + f"<p>To repeat the run: <code>{html.escape(train_command(cfg))}</code></p>"))
-    S.append(('Run record', record_html(run)))  # data, split, code and model hashes (13_records)
-    S.append(('Data audit', _audit_section(data, run)))
+    sections.append(('Settings', table_html(rows, ['setting', 'value']) + f"<p>To repeat the run: <code>{html.escape(train_command(cfg))}</code></p>"))
+    sections.append(('Run record', record_html(run)))  # data, split, code and model hashes (13_records)
+    sections.append(('Data audit', _audit_section(data, run)))
     lr_txt = f"<p>Suggested (valley): {m['lr_find_valley']:.2e}; used: {m['lr']:.2e}.</p>" if m.get('lr_find_valley') and m.get('lr') else ""
-    S.append(('Learning-rate finder', lr_txt + img_html(run/'lr_find.png', 'lr_find: loss against learning rate')))
+    sections.append(('Learning-rate finder', lr_txt + img_html(run/'lr_find.png', 'lr_find: loss against learning rate')))
     hist = pd.read_csv(run/'history.csv') if (run/'history.csv').exists() else None
     htab = table_html(hist.itertuples(index=False), list(hist.columns)) if hist is not None and len(hist) else '<p class="missing">Not available: history.csv.</p>'
-    S.append(('Training curves', img_html(run/'losses.png', 'training and validation loss per batch') + htab))
-    if final: S.append(('Evaluation', '<p>No validation set: every labelled image was used for training. See the validated run\'s report.</p>'))
-    else:
-        cm = run/'eval'/'confusion_matrix.png' if ev else run/'confusion_matrix.png'
-        conf = img_html(cm, 'confusion matrix of the validation set (rows: actual, columns: predicted)')
-        if ev: conf += "<p>Most confused pairs:</p>" + (table_html(ev['most_confused'][:10], ['actual', 'predicted', 'images']) if ev['most_confused'] else "<p>none</p>")
-        S.append(('Confusion matrix', conf))
-        if ev:
-            pc = table_html([[c, s['precision'], s['recall'], s['f1'], s['support']] for c, s in ev['per_class'].items()], ['class', 'precision', 'recall', 'F1', 'images'])
-            S.append(('Per-class scores', pc + img_html(run/'eval'/'per_class.png', 'precision, recall and F1 per class')))
-            tl = table_html([[Path(t['file']).parent.name + '/' + Path(t['file']).name, t['predicted'], t['prob'], t['loss']] for t in ev['top_losses']],
-                            ['image (actual class/file)', 'predicted', 'probability', 'loss'])
-            S.append(('Top losses', img_html(run/'eval'/'top_losses.png', 'images the model was most confidently wrong about') + tl))
-        elif m.get('per_class_f1'):
-            S.append(('Per-class scores', img_html(_per_class_f1_png(m['per_class_f1']), 'validation F1 per class') +
-                      '<p class="missing">Not available: precision/recall and top losses (needs model.pkl and the data).</p>'))
-    toc = "".join(f'<li><a href="#s{i}">{html.escape(t)}</a></li>' for i, (t, _) in enumerate(S))
-    body = "".join(f'<h2 id="s{i}">{html.escape(t)}</h2>\n{s}\n' for i, (t, s) in enumerate(S))
+    sections.append(('Training curves', img_html(run/'losses.png', 'training and validation loss per batch') + htab))
+    sections += _evaluation_sections(run, m, ev, final)
+    toc = "".join(f'<li><a href="#s{i}">{html.escape(t)}</a></li>' for i, (t, _) in enumerate(sections))
+    body = "".join(f'<h2 id="s{i}">{html.escape(t)}</h2>\n{s}\n' for i, (t, s) in enumerate(sections))
     title = f"Seedling run {run.resolve().name}"
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head>\n'
             f'<body><h1>{html.escape(title)}</h1><p>Run folder <code>{html.escape(str(run.resolve()))}</code>; report written '

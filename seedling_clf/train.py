@@ -4,22 +4,30 @@
 
 # %% ../nbs/03_train.ipynb 4
 from __future__ import annotations
-import time, warnings, json
+import time, warnings, json, argparse
+from dataclasses import dataclass, asdict, fields
+from functools import partial
+import timm
+from fastcore.docments import docments
 import pandas as pd
 from sklearn.metrics import f1_score, accuracy_score
 from fastai.vision.all import *
 from .core import *
 from .data import *
 from .models import *
+from .features import dls_features, dataset_labels, fit_head, BALANCE, class_weights, has_bn_tail, body_split, HEAD_EPOCHS
 from .serve import save_safe
 from .records import write_run_record, make_deterministic
-from .features import dls_features, dataset_labels, fit_head, check_balance, class_weights, has_bn_tail, body_split, HEAD_EPOCHS
 
 # %% auto 0
-__all__ = ['TRAIN_DEFAULTS', 'MIX_ALPHA', 'SCHEDULES', 'MIXES', 'MONITORS', 'classification_metrics', 'evaluate', 'find_lr',
-           'set_train_bn', 'prepare_stage', 'fit_stage', 'plot_confusion', 'history', 'skipped_epoch', 'EpochHistory',
-           'sgdr_epochs', 'train_settings', 'train_plan', 'fit_snapshots', 'Snapshots', 'export_snapshots', 'SaveBest',
-           'Checkpoint', 'oversampled_dls', 'train_classifier']
+__all__ = ['PRESETS', 'SCHEDULES', 'MIXES', 'MONITORS', 'MIX_ALPHA', 'CHOICES', 'RUN_OUTPUTS', 'classification_metrics',
+           'evaluate', 'find_lr', 'set_train_bn', 'prepare_stage', 'fit_stage', 'plot_confusion', 'skip_to',
+           'skipped_epoch', 'EpochHistory', 'TrainConfig', 'sgdr_epochs', 'config_fields', 'check_arch', 'train_config',
+           'config_args', 'train_parser', 'parse_train_args', 'settings_config', 'run_config', 'train_settings',
+           'train_plan', 'fit_snapshots', 'Snapshots', 'export_snapshots', 'save_checkpoint', 'load_checkpoint',
+           'read_checkpoint', 'SaveBest', 'Checkpoint', 'Resume', 'oversampled_dls', 'start_run', 'write_outputs',
+           'run_dls', 'run_loss', 'mix_callbacks', 'run_learner', 'choose_lr', 'fit_features_head', 'stage_lr',
+           'fit_plan_stage', 'fit_plan', 'run_metrics', 'train_classifier']
 
 # %% ../nbs/03_train.ipynb
 def classification_metrics(targs, # true class indices
@@ -59,7 +67,7 @@ def set_train_bn(learn:Learner, train_bn:bool # whether batch-norm layers train 
     "fastai's `train_bn`, applied to `learn`'s optimizer (created if needed); takes effect at the next `freeze`."
     learn.train_bn = train_bn
     if learn.opt is None: learn.create_opt()
-    for p in learn._bn_bias_state(False): p['force_train'] = train_bn
+    for p in norm_bias_params(learn.model, with_bias=False): learn.opt.state[p]['force_train'] = train_bn
 
 # %% ../nbs/03_train.ipynb
 def prepare_stage(learn:Learner, frozen:bool, # head-only stage, or the whole network
@@ -69,9 +77,10 @@ def prepare_stage(learn:Learner, frozen:bool, # head-only stage, or the whole ne
     if frozen: set_train_bn(learn, not frozen_bn); learn.freeze()
     else: learn.unfreeze()
 
+@delegates(Learner.fit_one_cycle, but=['n_epoch', 'lr_max', 'div', 'pct_start'])
 def fit_stage(learn:Learner, frozen:bool, epochs:int, lr:float, # the stage, its epochs and top learning rate
               lr_mult:float, # unfrozen: the first layers train at lr/lr_mult
-              **kwargs # passed to `fit_one_cycle` (cbs, start_epoch)
+              **kwargs # passed to `fit_one_cycle`
              ):
     "`fit_one_cycle` for a stage prepared by `prepare_stage`."
     if frozen: return learn.fit_one_cycle(epochs, lr, pct_start=0.99, **kwargs)
@@ -86,19 +95,21 @@ def plot_confusion(learn:Learner, fname:Path=None):
     if fname: fig.savefig(fname, dpi=100, bbox_inches='tight'); plt.close(fig)
     return interp
 
-def history(learn:Learner) -> pd.DataFrame:
-    "The recorder's per-epoch values (all `fit` calls since the learner was made)."
-    return pd.DataFrame(learn.recorder.values, columns=learn.recorder.metric_names[1:len(learn.recorder.values[0])+1])
+# %% ../nbs/03_train.ipynb
+def skip_to(learn:Learner) -> int:
+    "The epoch from which the current `fit(start_epoch=k)` trains (`k`, kept private by fastai's `SkipToEpoch`); 0 if it skips none."
+    return max([c._skip_to for c in learn.cbs if isinstance(c, SkipToEpoch)], default=0)
+
+def skipped_epoch(learn:Learner) -> bool:
+    "Whether the current epoch is one that a resumed `fit(start_epoch=k)` skips."
+    return learn.epoch < skip_to(learn)
 
 # %% ../nbs/03_train.ipynb
-def skipped_epoch(learn:Learner) -> bool:
-    "Whether the current epoch is one that a resumed `fit(start_epoch=k)` skips (fastai's `SkipToEpoch`)."
-    return any(isinstance(c, SkipToEpoch) and learn.epoch < c._skip_to for c in learn.cbs)
-
 class EpochHistory(Callback):
     "Keeps every epoch's recorded values across successive `fit` calls, with the stage's name and image size."
     order = Recorder.order + 1
-    def __init__(self): self.rows = []
+    def __init__(self, rows:list=None # a resumed run's rows so far
+                ): self.rows = list(rows or [])
     def after_epoch(self):
         if not getattr(self.learn, 'stage', None): return  # lr_find and get_preds fire epoch events too
         if skipped_epoch(self.learn): return  # a resumed run's already-trained epochs
@@ -109,11 +120,57 @@ class EpochHistory(Callback):
         self.recorder.values = [v for v in self.recorder.values if len(v)]
 
 # %% ../nbs/03_train.ipynb
-TRAIN_DEFAULTS = dict(schedule='one_cycle', cycles=3, cycle_len=1, cycle_mult=2, mix='none', mix_alpha=None,
-                      sizes=None, stage_epochs=None, lr_find_per_stage=False, stage_lr_decay=1., balance='none',
-                      monitor='valid_loss')
+@dataclass
+class TrainConfig:
+    "A training recipe: every option of `train_classifier`, each a `seedling_train` flag; `train_config` fills and checks one."
+    preset:str='fast' # settings preset the options not given come from: fast or best (`PRESETS`)
+    data:str=None # dataset root (with train/<species>/) or folder of class folders; default: the bundled sample
+    arch:str='tf_efficientnet_lite0' # timm architecture: a packaged offline backbone (see --help's end), or any timm name with --weights timm, none or a file
+    weights:str='auto' # pretrained weights: auto (packaged), timm (download), none, or a file
+    size:int=128 # image side in pixels (an explicit --size replaces the preset's --sizes)
+    sizes:list=(96, 128) # progressive resizing: comma-separated image sizes, one unfrozen stage each, e.g. 64,128
+    stage_epochs:list=(4, 4) # comma-separated unfrozen epochs for each of --sizes, e.g. 1,1 (default: --epochs spread over them)
+    epochs:int=8 # unfrozen epochs (spread over --sizes; with --schedule sgdr, implied by the cycles)
+    freeze_epochs:int=1 # head-only epochs first
+    bs:int=32 # batch size
+    lr:float=1.2e-2 # top learning rate, or 'valley' for lr_find's suggestion
+    lr_mult:float=10. # unfrozen: the first layers train at lr/lr_mult
+    stage_lr_decay:float=0.5 # each later --sizes stage peaks at this fraction of the previous one's learning rate
+    stage_lrs:list=None # comma-separated peak learning rates of the unfrozen stages, e.g. 1e-2,5e-3 (default: from --lr and --stage_lr_decay)
+    lr_find:bool=True # run the learning-rate finder and save its plot (--no_lr_find skips it)
+    lr_find_per_stage:bool=False # re-run lr_find before each unfrozen stage and use its valley
+    frozen_bn:bool=True # head-only stage: batch-norm frozen too (no backward pass through the body)
+    label_smoothing:bool=False # label-smoothing cross-entropy
+    seed:int=42 # seed for the stratified split and training
+    deterministic:bool=False # torch's deterministic algorithms and everything seeded (`make_deterministic`): identical metrics run to run
+    valid_pct:float=0.2 # fraction of each class held out for validation
+    train_on_all:bool=False # train on every labelled image, no validation set (what seedling_train_final runs)
+    skip_bad:bool=False # leave unreadable images out instead of stopping
+    head_from_features:bool=False # train the head on cached backbone features (seconds) instead of frozen epochs
+    head_epochs:int=None # epochs of the head on features (default 20, with --head_from_features)
+    bn_blocks:int=None # with --head_from_features: the body's last blocks whose batch-norm trains with the head (default 1 where the body allows it; 0: the head alone)
+    balance:str='none' # class balance: none, weights (weighted loss), oversample (balanced sampler), smote or adasyn (oversampled features; need --head_from_features)
+    schedule:str='one_cycle' # unfrozen stage: one_cycle or sgdr (warm restarts; a snapshot per cycle, exported to OUT/snapshots/)
+    cycles:int=3 # SGDR: number of cycles
+    cycle_len:int=1 # SGDR: epochs of the first cycle
+    cycle_mult:int=2 # SGDR: each cycle this many times longer than the last
+    mix:str='none' # mix training images: none, mixup or cutmix
+    mix_alpha:float=None # strength of --mix (Beta alpha; default 0.4 for mixup, 1 for cutmix)
+    monitor:str='none' # none (the model is the last epoch), or valid_loss or accuracy: the best epoch by it is the model (OUT/models/best.pth)
+
+    def __post_init__(self):  # lists, not tuples: a config equals its JSON round trip
+        for k in ('sizes', 'stage_epochs', 'stage_lrs'):
+            if isinstance(getattr(self, k), tuple): setattr(self, k, list(getattr(self, k)))
+
+# %% ../nbs/03_train.ipynb
+PRESETS = dict(
+    fast=TrainConfig(),  # the defaults
+    best=TrainConfig(preset='best', arch='tf_efficientnet_lite2', size=150, sizes=[96, 128, 150], stage_epochs=[3, 4, 8], bs=64,
+                     freeze_epochs=2, epochs=15, lr=8e-3, frozen_bn=False, mix='mixup', mix_alpha=0.4, balance='oversample'),
+)
+SCHEDULES, MIXES, MONITORS = ('one_cycle', 'sgdr'), ('none', 'mixup', 'cutmix'), ('none', 'valid_loss', 'accuracy')
 MIX_ALPHA = dict(mixup=0.4, cutmix=1.)  # fastai's defaults, when `mix_alpha` is not given
-SCHEDULES, MIXES, MONITORS = ('one_cycle', 'sgdr'), ('none', 'mixup', 'cutmix'), ('valid_loss', 'accuracy')
+CHOICES = dict(preset=tuple(PRESETS), schedule=SCHEDULES, mix=MIXES, monitor=MONITORS, balance=BALANCE)
 
 def sgdr_epochs(cycles:int, # number of cycles
                 cycle_len:int, # epochs of the first cycle
@@ -123,51 +180,185 @@ def sgdr_epochs(cycles:int, # number of cycles
     return np.cumsum([cycle_len * cycle_mult**i for i in range(cycles)]).tolist()
 
 # %% ../nbs/03_train.ipynb
-def _choice(name, v, choices):
-    if v not in choices: raise SeedlingError(f"Unknown {name} {v!r}: choose one of {', '.join(choices)} (--{name}).")
+def config_fields() -> dict:
+    "`TrainConfig`'s fields and their docments."
+    docs = docments(TrainConfig)
+    return {f.name: docs[f.name] for f in fields(TrainConfig)}
 
-def _ints(name, v, lo):
-    v = [v] if isinstance(v, (int, np.integer)) else v
-    if not all(isinstance(o, (int, np.integer)) and o >= lo for o in v):
-        raise SeedlingError(f"--{name} must be whole numbers >= {lo}, got {v!r}.")
+def _number(name, v, kind=float, lo=None, hi=None, above=False, below=False):
+    "`v` (or the text typed after `--name`) as a `kind` in [lo, hi] (or (lo, ...) if `above`, (..., hi) if `below`); else a `SeedlingError`."
+    try: x = kind(v) if not isinstance(v, bool) else None
+    except (TypeError, ValueError): x = None
+    if x is None or (kind is int and not isinstance(v, str) and x != v):
+        raise SeedlingError(f"--{name} takes {'a whole number' if kind is int else 'a number'}, got {v!r}.")
+    if (lo is not None and (x <= lo if above else x < lo)) or (hi is not None and (x >= hi if below else x > hi)):
+        rng = ' and '.join(s for s in [lo is not None and f"{'>' if above else '>='} {lo}", hi is not None and f"{'<' if below else '<='} {hi}"] if s)
+        raise SeedlingError(f"--{name} must be {rng}, got {v!r}.")
+    return x
+
+def _numbers(name, v, kind=int, lo=None, **kw) -> list:
+    "`v` (a list, or comma-separated numbers as typed on the command line) as a non-empty list of checked numbers."
+    eg = dict(sizes='64,128', stage_epochs='1,1', stage_lrs='1e-2,5e-3').get(name, '1,2')
+    items = [o for o in v.split(',') if o.strip()] if isinstance(v, str) else list(v)
+    if not items: raise SeedlingError(f"--{name} needs at least one value: comma-separated, e.g. --{name} {eg}; got {v!r}.")
+    try: return [_number(name, o, kind, lo, **kw) for o in items]
+    except SeedlingError as e: raise SeedlingError(f"{str(e)[:-1]}: --{name} takes comma-separated values, e.g. --{name} {eg}.") from None
+
+def _choice(name, v):
+    "`v` if it is one of `CHOICES[name]`, else a `SeedlingError` listing them."
+    if v not in CHOICES[name]: raise SeedlingError(f"Unknown {name} {v!r}: choose one of {', '.join(CHOICES[name])} (--{name}).")
+    return v
+
+# %% ../nbs/03_train.ipynb
+def check_arch(arch:str, weights:str='auto') -> str:
+    "`arch` if timm has it and its weights can be had offline (packaged, or `weights` given), else a `SeedlingError` listing the packaged ones."
+    packaged = ', '.join(WEIGHT_PACKAGES)
+    if not timm.is_model(arch): raise SeedlingError(f"Unknown architecture {arch!r} (--arch): choose a packaged offline backbone ({packaged}), "
+                                                    "or a timm name (timm.list_models()) with --weights timm, none or a file.")
+    if weights == 'auto' and arch not in WEIGHT_PACKAGES:
+        raise SeedlingError(f"No packaged weights for {arch!r} (--arch): choose one of {packaged}, or pass --weights timm (downloads them), none, or a file.")
+    return arch
+
+# %% ../nbs/03_train.ipynb
+def _check_values(c:dict) -> dict:
+    "Each option of `c` (a `TrainConfig` as a dict) on its own: types (text from the command line converted), ranges, choices."
+    for k in CHOICES: _choice(k, c[k])
+    for k in ('epochs', 'freeze_epochs', 'seed'): c[k] = _number(k, c[k], int, 0)
+    for k in ('bs', 'cycles', 'cycle_len', 'cycle_mult'): c[k] = _number(k, c[k], int, 1)
+    c['size'] = _number('size', c['size'], int, 8)
+    for k, lo in (('head_epochs', 1), ('bn_blocks', 0)):
+        if c[k] is not None: c[k] = _number(k, c[k], int, lo)
+    if c['lr'] != 'valley':
+        try: c['lr'] = _number('lr', c['lr'], float, 0, above=True)
+        except SeedlingError: raise SeedlingError(f"--lr takes a number > 0 (e.g. --lr 1e-3) or 'valley' (lr_find's suggestion), got {c['lr']!r}.") from None
+    c['lr_mult'] = _number('lr_mult', c['lr_mult'], float, 1)
+    c['stage_lr_decay'] = _number('stage_lr_decay', c['stage_lr_decay'], float, 0, 1, above=True)
+    c['valid_pct'] = _number('valid_pct', c['valid_pct'], float, 0, 1, above=True, below=True)
+    if c['mix_alpha'] is not None: c['mix_alpha'] = _number('mix_alpha', c['mix_alpha'], float, 0, above=True)
+    if c['sizes'] is not None: c['sizes'] = _numbers('sizes', c['sizes'], int, 8)
+    if c['stage_epochs'] is not None: c['stage_epochs'] = _numbers('stage_epochs', c['stage_epochs'], int, 0)
+    if c['stage_lrs'] is not None: c['stage_lrs'] = _numbers('stage_lrs', c['stage_lrs'], float, 0, above=True)
+    for k in _switches():
+        if not isinstance(c[k], (bool, np.bool_)): raise SeedlingError(f"--{k} is a switch (True or False), got {c[k]!r}.")
+    c['data'] = str(train_folder(c['data'] or sample_path()))
+    c['weights'] = str(c['weights']); check_arch(c['arch'], c['weights'])
+    return c
+
+# %% ../nbs/03_train.ipynb
+def _check_rules(c:dict) -> dict:
+    "The rules between options of `c`; the stages' sizes and epochs, and `mix_alpha` and `head_epochs`, derived."
+    hff = c['head_from_features']
+    if c['balance'] in ('smote', 'adasyn') and not hff:
+        raise SeedlingError(f"--balance {c['balance']} oversamples backbone features, so it needs --head_from_features; "
+                            "or use --balance weights or oversample.")
+    for k in ('bn_blocks', 'head_epochs'):
+        if c[k] is not None and not hff: raise SeedlingError(f"--{k} sets the head stage on cached features: add --head_from_features, or drop --{k}.")
+    if c['lr'] == 'valley' and not c['lr_find']: raise SeedlingError("--lr valley needs the learning-rate finder: drop --no_lr_find or give --lr a number.")
+    if c['monitor'] != 'none' and c['train_on_all']:
+        raise SeedlingError(f"--monitor {c['monitor']} picks the best epoch on the validation set, which --train_on_all leaves out: use --monitor none.")
+    sizes = c['sizes'] or [c['size']]
+    if c['schedule'] == 'sgdr':
+        if len(sizes) > 1: raise SeedlingError(f"--schedule sgdr trains one size: drop --sizes {','.join(map(str, sizes))} or use --schedule one_cycle.")
+        stage_epochs = [sgdr_epochs(c['cycles'], c['cycle_len'], c['cycle_mult'])[-1]]  # implied by the cycles
+    elif c['stage_epochs'] is None:  # spread the unfrozen epochs over the sizes, the larger sizes getting any extra
+        base, extra = divmod(c['epochs'], len(sizes))
+        stage_epochs = [base]*(len(sizes)-extra) + [base+1]*extra
+    else: stage_epochs = c['stage_epochs']
+    if len(stage_epochs) != len(sizes):
+        raise SeedlingError(f"--stage_epochs needs one number per size: {len(sizes)} sizes {sizes} but {len(stage_epochs)} epochs {stage_epochs}.")
+    if c['stage_lrs'] is not None and len(c['stage_lrs']) != len(sizes):
+        raise SeedlingError(f"--stage_lrs needs one learning rate per unfrozen stage: {len(sizes)} sizes {sizes} but {len(c['stage_lrs'])} rates.")
+    if c['mix_alpha'] is None: c['mix_alpha'] = MIX_ALPHA.get(c['mix'])
+    if hff and c['head_epochs'] is None: c['head_epochs'] = HEAD_EPOCHS
+    return dict(c, sizes=sizes, stage_epochs=stage_epochs, size=sizes[-1], epochs=sum(stage_epochs))
+
+def _given_replaces(c:dict, given:dict) -> dict:
+    "`c` with what `given` options replace: an explicit size (or SGDR, one size) beats the preset's resizing, explicit epochs or sizes its epochs per size, a new mix its strength, `head_from_features` its head options."
+    if 'sizes' not in given and ('size' in given or given.get('schedule') == 'sgdr'): c['sizes'] = None
+    if 'stage_epochs' not in given and ({'epochs', 'sizes'} & set(given) or c['sizes'] is None): c['stage_epochs'] = None
+    if 'stage_lrs' not in given and {'sizes', 'size', 'schedule', 'lr', 'stage_lr_decay'} & set(given): c['stage_lrs'] = None
+    if 'mix_alpha' not in given and 'mix' in given: c['mix_alpha'] = None
+    for k in ('head_epochs', 'bn_blocks'):
+        if k not in given and 'head_from_features' in given: c[k] = None
+    return c
+
+def train_config(preset_name:str|TrainConfig=None, # a key of `PRESETS` (default: `given`'s preset, else fast), or a config to start from
+                 **given # options given explicitly (those `None` are ignored)
+                ) -> TrainConfig:
+    "The preset's (or config's) options with `given` applied, checked: every option and every rule between them, in one place."
+    given = {k: v for k, v in given.items() if v is not None}
+    unknown = sorted(set(given) - set(config_fields()))
+    if unknown: raise SeedlingError(f"Unknown training option(s) {', '.join(unknown)}: choose from {', '.join(config_fields())}.")
+    if isinstance(preset_name, TrainConfig): base = preset_name
+    else: base = PRESETS.get(_choice('preset', ifnone(preset_name, given.get('preset', 'fast'))))
+    c = _given_replaces(asdict(base), given)
+    return TrainConfig(**_check_rules(_check_values({**c, **given})))
+
+# %% ../nbs/03_train.ipynb
+def _switches() -> list:
+    "The on/off options of `TrainConfig`."
+    return [f.name for f in fields(TrainConfig) if f.type == 'bool']
+
+def config_args(cfg:TrainConfig, # a checked config
+                full:bool=False # every option, not only those that differ from the preset's
+               ) -> list:
+    "`seedling_train`'s arguments that give `cfg`: `train_config(**parse_train_args(config_args(cfg)))` is `cfg`."
+    base, d = asdict(PRESETS[cfg.preset]), asdict(cfg)
+    if d['sizes'] != base['sizes'] or d['stage_epochs'] != base['stage_epochs']: base.update(sizes=None, stage_epochs=None)  # both, or neither
+    def arg(v): return ','.join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+    args = ['--preset', cfg.preset] if cfg.preset != 'fast' or full else []
+    for k, v in d.items():
+        if k == 'preset' or (v == base[k] and not full) or v is None: continue
+        args += [f"--{k}" if v else f"--no_{k}"] if k in _switches() else [f"--{k}", arg(v)]
+    return args
+
+def train_parser(prog:str='seedling_train', # the command's name, in its --help
+                 extra:dict=None # further options: name -> (default, help); a bool default makes a switch
+                ) -> argparse.ArgumentParser:
+    "An argument parser with a `--name` for every `TrainConfig` field (and `--no_name` for the switches), helped by its docment."
+    p = argparse.ArgumentParser(prog=prog, description="Train a plant-seedling classifier and write OUT/model.pkl, OUT/metrics.json and plots.",
+                                epilog=f"Presets: {', '.join(PRESETS)}; packaged offline backbones: {', '.join(WEIGHT_PACKAGES)}.")
+    fast = asdict(PRESETS['fast'])
+    for k, doc in config_fields().items():
+        if k in _switches():
+            p.add_argument(f"--{k}", action='store_const', const=True, default=None, help=f"{doc} (fast preset: {fast[k]})")
+            p.add_argument(f"--no_{k}", dest=k, action='store_const', const=False, help=argparse.SUPPRESS if k != 'lr_find' else 'skip the learning-rate finder')
+        else: p.add_argument(f"--{k}", default=None, help=f"{doc} (fast preset: {fast[k]})" if fast[k] is not None else doc)
+    for k, (default, doc) in (extra or {}).items():
+        if isinstance(default, bool): p.add_argument(f"--{k}", action='store_true', help=doc)
+        else: p.add_argument(f"--{k}", default=default, help=f"{doc} (default: {default})")
+    return p
+
+def parse_train_args(args:list) -> dict:
+    "The options that `args` (command-line words) give, as `train_config`'s keywords."
+    return {k: v for k, v in vars(train_parser().parse_args(args)).items() if v is not None}
+
+# %% ../nbs/03_train.ipynb
+def settings_config(settings:dict # a run's `settings`, as its metrics.json records them
+                   ) -> TrainConfig:
+    "The `TrainConfig` that `settings` record, checked (keys that are not options are left out)."
+    return train_config(settings.get('preset'), **{k: v for k, v in settings.items() if k in config_fields()})
+
+def run_config(run:Path # a run folder written by `train_classifier` (its metrics.json)
+              ) -> TrainConfig:
+    "The recipe the run in `run` trained with (`settings` in its metrics.json), checked."
+    f = Path(run)/'metrics.json'
+    if not f.is_file(): raise SeedlingError(f"{f} not found. Pass a run folder written by seedling_train.")
+    return settings_config(json.loads(f.read_text())['settings'])
 
 def train_settings(preset_name:str='fast', # a key of `PRESETS`
-                   **overrides # settings given explicitly (those `None` are ignored)
+                   **overrides # options given explicitly (those `None` are ignored)
                   ) -> dict:
-    "The preset's settings, `TRAIN_DEFAULTS` for what it lacks, `overrides` applied; checked, and `sizes`, `stage_epochs`, `epochs` made consistent."
-    given = {k:v for k,v in overrides.items() if v is not None}
-    cfg = {**TRAIN_DEFAULTS, **preset(preset_name), **given}
-    if 'sizes' not in given and ('size' in given or cfg['schedule'] == 'sgdr'): cfg['sizes'] = None  # an explicit size (or SGDR, one size) beats the preset's resizing...
-    if 'stage_epochs' not in given and ({'epochs', 'sizes'} & set(given) or cfg['sizes'] is None): cfg['stage_epochs'] = None  # ...and its epochs per size
-    _choice('schedule', cfg['schedule'], SCHEDULES); _choice('mix', cfg['mix'], MIXES); _choice('monitor', cfg['monitor'], MONITORS)
-    check_balance(cfg['balance'])
-    if cfg['mix_alpha'] is None: cfg['mix_alpha'] = MIX_ALPHA.get(cfg['mix'])
-    if cfg['mix'] != 'none' and not cfg['mix_alpha'] > 0: raise SeedlingError(f"--mix_alpha must be > 0, got {cfg['mix_alpha']}.")
-    sizes = list(cfg['sizes'] or [cfg['size']]); _ints('sizes', sizes, 8)
-    if not sizes: raise SeedlingError("--sizes needs at least one size, e.g. --sizes 64,128.")
-    _ints('cycles', cfg['cycles'], 1); _ints('cycle_len', cfg['cycle_len'], 1); _ints('cycle_mult', cfg['cycle_mult'], 1)
-    _ints('epochs', cfg['epochs'], 0); _ints('freeze_epochs', cfg['freeze_epochs'], 0)
-    if not 0 < cfg['stage_lr_decay'] <= 1: raise SeedlingError(f"--stage_lr_decay must be in (0, 1], got {cfg['stage_lr_decay']}.")
-    if cfg['stage_epochs'] is None:  # spread the unfrozen epochs over the sizes, the larger sizes getting any extra
-        base, extra = divmod(cfg['epochs'], len(sizes))
-        stage_epochs = [base]*(len(sizes)-extra) + [base+1]*extra
-    else:
-        stage_epochs = list(cfg['stage_epochs']); _ints('stage_epochs', stage_epochs, 0)
-        if len(stage_epochs) != len(sizes):
-            raise SeedlingError(f"--stage_epochs needs one number per size: {len(sizes)} sizes {sizes} but {len(stage_epochs)} epochs {stage_epochs}.")
-    if cfg['schedule'] == 'sgdr':
-        if len(sizes) > 1: raise SeedlingError(f"schedule='sgdr' trains one size: drop --sizes {sizes} or use --schedule one_cycle.")
-        stage_epochs = [sgdr_epochs(cfg['cycles'], cfg['cycle_len'], cfg['cycle_mult'])[-1]]  # implied by the cycles
-    return dict(cfg, sizes=sizes, stage_epochs=stage_epochs, size=sizes[-1], epochs=sum(stage_epochs))
+    "`train_config` as a dict, for scripts that index settings by name."
+    return asdict(train_config(preset_name, **overrides))
 
-def train_plan(cfg:dict, # from `train_settings`
-               head_from_features:bool=False # the head is trained on features (no frozen stage)
+def train_plan(cfg:TrainConfig|dict # from `train_config` (or `train_settings`)
               ) -> list:
-    "The stages to train, in order: name, image size, epochs (stages of 0 epochs left out)."
-    sizes = cfg['sizes']
-    stages = [] if head_from_features else [dict(stage='frozen', size=sizes[0], epochs=cfg['freeze_epochs'])]
-    names = ['unfrozen'] if len(sizes) == 1 else [f'unfrozen_{s}' for s in sizes]
-    stages += [dict(stage=n, size=s, epochs=e) for n, s, e in zip(names, sizes, cfg['stage_epochs'])]
+    "The stages to train, in order: name, image size, epochs (stages of 0 epochs left out; no frozen stage with `head_from_features`)."
+    c = cfg if isinstance(cfg, dict) else asdict(cfg)
+    stages = [] if c['head_from_features'] else [dict(stage='frozen', size=c['sizes'][0], epochs=c['freeze_epochs'])]
+    names = ['unfrozen'] if len(c['sizes']) == 1 else [f'unfrozen_{s}' for s in c['sizes']]
+    stages += [dict(stage=n, size=s, epochs=e) for n, s, e in zip(names, c['sizes'], c['stage_epochs'])]
     return [s for s in stages if s['epochs']]
 
 # %% ../nbs/03_train.ipynb
@@ -186,38 +377,71 @@ def fit_snapshots(learn:Learner, cycles:int, cycle_len:int, # SGDR's cycles
     learn.fit(cycles*cycle_len, cbs=ParamScheduler({'lr': sched})+L(cbs), start_epoch=start_epoch)
 
 class Snapshots(Callback):
-    "Keeps the weights at the end of each SGDR cycle: in `states` and as `models/snapshot_{i}.pth`."
+    "Saves the weights at the end of each SGDR cycle as `models/snapshot_{i}.pth`."
     order = Recorder.order + 1
-    def __init__(self, ends:list): self.ends, self.states = list(ends), []
+    def __init__(self, ends:list # the epochs (counted from 1) at which the cycles end
+                ): self.ends = list(ends)
     def after_epoch(self):
         if skipped_epoch(self.learn) or self.epoch+1 not in self.ends: return
-        self.states.append({k: v.detach().cpu().clone() for k, v in self.learn.model.state_dict().items()})
         self.learn.save(f'snapshot_{self.ends.index(self.epoch+1)}', with_opt=False)
 
 # %% ../nbs/03_train.ipynb
 def export_snapshots(learn:Learner, out:Path, # the run's folder: reads `models/snapshot_*.pth`, writes `snapshots/*.pkl`
                      n:int # number of snapshots
                     ) -> dict:
-    "Export each snapshot as `out/snapshots/snapshot_{i}.pkl`; metrics of each and of their mean probabilities (validation set)."
+    "Export each snapshot as `out/snapshots/snapshot_{i}.pkl`; with a validation set, metrics of each and of their mean probabilities."
     final = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
-    probs, each = [], []
-    (out/'snapshots').mkdir(parents=True, exist_ok=True)
-    for i in range(n):
+    files, probs = [f'snapshots/snapshot_{i}.pkl' for i in range(n)], []
+    for i, f in enumerate(files):
         learn.load(f'snapshot_{i}', with_opt=False)
-        export_model(learn, out/'snapshots'/f'snapshot_{i}.pkl')
-        p, targs = learn.get_preds(dl=learn.dls.valid)
-        probs.append(p); each.append(dict(file=f'snapshots/snapshot_{i}.pkl', **classification_metrics(targs, p.argmax(1), learn.dls.vocab)))
+        (out/f).parent.mkdir(parents=True, exist_ok=True); export_model(learn, out/f)
+        if len(learn.dls.valid_ds): p, targs = learn.get_preds(dl=learn.dls.valid); probs.append(p)
     learn.model.load_state_dict(final)
+    if not probs: return dict(snapshots=[dict(file=f) for f in files])
+    each = [classification_metrics(targs, p.argmax(1), learn.dls.vocab) for p in probs]
     ens = classification_metrics(targs, torch.stack(probs).mean(0).argmax(1), learn.dls.vocab)
     return dict(snapshot_ensemble=dict(n_snapshots=n, **ens),
-                snapshots=[dict(file=o['file'], micro_f1=o['micro_f1'], macro_f1=o['macro_f1']) for o in each])
+                snapshots=[dict(file=f, micro_f1=o['micro_f1'], macro_f1=o['macro_f1']) for f, o in zip(files, each)])
+
+# %% ../nbs/03_train.ipynb
+def save_checkpoint(learn:Learner, out:Path, state:dict):
+    "`out/models/checkpoint.pth`: weights, optimizer, random state (python, numpy, torch, the training sampler's) and `state`; `state` also to `out/checkpoint.json`."
+    ck = dict(model=get_model(learn.model).state_dict(), opt=learn.opt.state_dict(), state=state,
+              random=get_random_states(), sampler=learn.dls.train.rng.getstate())
+    f = out/'models'/'checkpoint.pth'; f.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ck, f.with_suffix('.tmp')); f.with_suffix('.tmp').replace(f)  # whole or not at all: a run killed while saving keeps the last one
+    save_json(state, out/'checkpoint.json')  # the same state, for people (and the command line's messages)
+
+def load_checkpoint(learn:Learner, out:Path) -> dict:
+    "Load `save_checkpoint`'s weights, optimizer and random state into `learn` and the random generators; return the checkpoint."
+    ck = torch.load(out/'models'/'checkpoint.pth', map_location=learn.dls.device, weights_only=False)
+    get_model(learn.model).load_state_dict(ck['model'])
+    if learn.opt is None: learn.create_opt()
+    learn.opt.load_state_dict(ck['opt'])
+    set_random_states(**ck['random']); learn.dls.train.rng.setstate(ck['sampler'])
+    return ck
+
+def read_checkpoint(out:Path, cfg:TrainConfig) -> dict:
+    "The state of `out`'s checkpoint, refused unless it was written with the recipe `cfg` (every option of `TrainConfig`)."
+    f = Path(out)/'models'/'checkpoint.pth'
+    if not f.exists():
+        raise SeedlingError(f"--resume but {out} has no checkpoint (models/checkpoint.pth): it is written after each epoch "
+                            "and removed when a run finishes. Run without --resume to start afresh.")
+    state = torch.load(f, map_location='cpu', weights_only=False)['state']
+    was = state['config']
+    diff = [f"--{k} {was.get(k)} (now {v})" for k, v in asdict(cfg).items() if was.get(k) != v]
+    if diff: raise SeedlingError(f"The checkpoint in {out} was written with other settings: {'; '.join(diff)}. "
+                                 "Resume with the interrupted run's options (--resume and nothing else changed), or run without --resume.")
+    return state
 
 # %% ../nbs/03_train.ipynb
 class SaveBest(SaveModelCallback):
-    "`SaveModelCallback` over all of a run's fits; no reload at the end; records where the best was."
-    def __init__(self, monitor:str='valid_loss', fname:str='best'):
-        super().__init__(monitor=monitor, fname=fname, reset_on_fit=False)
-        self.where = None
+    "`SaveModelCallback` over all of a run's fits (to `models/best.pth`), quiet about skipped epochs, no reload at each fit's end; records where the best was."
+    def __init__(self, monitor:str='valid_loss', best=None, where:dict=None # a resumed run's best so far
+                ):
+        super().__init__(monitor=monitor, fname='best', reset_on_fit=False)
+        if best is not None: self.best = best
+        self.where = where
     def after_epoch(self):
         if skipped_epoch(self.learn): return
         super().after_epoch()
@@ -225,14 +449,23 @@ class SaveBest(SaveModelCallback):
     def after_fit(self): pass
 
 class Checkpoint(Callback):
-    "After every epoch: `learn.save('checkpoint', with_opt=True)` and `fname` (JSON) with `state`, the epochs done and the history."
+    "After every epoch trained, `save_checkpoint` with `state` brought up to date: the epochs done, the history, the best so far."
     order = SaveModelCallback.order + 1
-    def __init__(self, fname:Path, state:dict, hist:EpochHistory, best:SaveBest=None): store_attr()
+    def __init__(self, out:Path, state:dict, hist:EpochHistory, best:SaveBest=None): store_attr()
     def after_epoch(self):
         if skipped_epoch(self.learn) or rank_distrib(): return  # a data-parallel run's files are rank 0's to write
-        self.learn.save('checkpoint', with_opt=True)
-        best = dict(best=self.best.best, best_where=self.best.where) if self.best else {}
-        save_json(dict(self.state, epochs_done=self.epoch+1, history=self.hist.rows, **best), self.fname)
+        self.state.update(epochs_done=self.epoch+1, history=self.hist.rows)
+        if self.best: self.state.update(best=float(self.best.best), best_where=self.best.where)
+        save_checkpoint(self.learn, self.out, self.state)
+
+class Resume(Callback):
+    "Beside fastai's `SkipToEpoch` (which skips a resumed stage's done epochs): at its first epoch trained, or at the end if none is left, `load_checkpoint`."
+    order = SkipToEpoch.order + 1
+    def __init__(self, out:Path): self.out, self.loaded = Path(out), False
+    def _load(self):
+        if not self.loaded: load_checkpoint(self.learn, self.out); self.loaded = True
+    def before_epoch(self): self._load()  # SkipToEpoch, before it, cancels the skipped epochs
+    def after_fit(self): self._load()
 
 # %% ../nbs/03_train.ipynb
 def oversampled_dls(dls:DataLoaders) -> DataLoaders:
@@ -242,161 +475,165 @@ def oversampled_dls(dls:DataLoaders) -> DataLoaders:
     return DataLoaders(dls.train.new(cls=WeightedDL, wgts=wgts), dls.valid, path=dls.path, device=dls.device)
 
 # %% ../nbs/03_train.ipynb
-_RESUME_KEYS = ('arch', 'bs', 'lr_mult', 'schedule', 'cycles', 'cycle_len', 'cycle_mult', 'mix', 'mix_alpha', 'balance',
-                'label_smoothing', 'frozen_bn', 'seed', 'valid_pct', 'data', 'weights', 'head_from_features', 'bn_blocks', 'stage_lr_decay')
+RUN_OUTPUTS = ('model.pkl', 'model.safetensors', 'model.json', 'run.json', 'data_manifest.csv', 'metrics.json', 'history.csv', 'losses.png', 'confusion_matrix.png', 'lr_find*.png', 'checkpoint.json',
+               'models/*.pth', 'snapshots/*.pkl', 'eval/*', 'audit/*', 'report.html')
 
-def _clear_run(out:Path):
-    "Remove a previous run's checkpoint and snapshots from `out`."
-    for f in [out/'checkpoint.json', out/'models'/'checkpoint.pth', *(out/'models').glob('snapshot_*.pth'), *(out/'snapshots').glob('*.pkl')]:
-        if f.exists(): f.unlink()
+def start_run(out:Path, resume:bool=False # continuing the run in `out`: keep its files
+             ) -> Path:
+    "Create `out`; unless resuming, remove an earlier run's files (`RUN_OUTPUTS`) so that none of them passes for this run's."
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        for f in [f for pat in RUN_OUTPUTS for f in out.glob(pat) if f.is_file()]: f.unlink()
+    return out
 
-def _read_checkpoint(out:Path, plan:list, keys:dict) -> dict:
-    "`out`'s checkpoint, checked against this run's plan and settings."
-    f = out/'checkpoint.json'
-    if not f.exists() or not (out/'models'/'checkpoint.pth').exists():
-        raise SeedlingError(f"resume=True (--resume) but {out} has no checkpoint (checkpoint.json and models/checkpoint.pth): "
-                            "it is written after each epoch and removed when a run finishes. Run without --resume to start afresh.")
-    ck = json.loads(f.read_text())
-    diff = [k for k in keys if ck['settings'].get(k) != keys[k]] + (['stages'] if ck['plan'] != plan else [])
-    if diff: raise SeedlingError(f"The checkpoint in {out} was written with other settings ({', '.join(diff)}): "
-                                 "resume with the same options as the interrupted run, or run without --resume.")
-    return ck
+def write_outputs(learn:Learner, out:Path, # a trained learner, and its run folder
+                  metrics:dict, # what goes to metrics.json
+                  history:list, # one dict per epoch, for history.csv
+                  start:float=None # `time.time()` when the run started, for its record (default: now)
+                 ) -> Path:
+    "A finished run's files: confusion_matrix.png (if there is a validation set), losses.png, history.csv, model.pkl and model.safetensors, metrics.json, then run.json."
+    out, valid = Path(out), len(learn.dls.valid_ds) > 0
+    if valid: plot_confusion(learn, out/'confusion_matrix.png')
+    if learn.recorder.values: learn.recorder.plot_loss(with_valid=valid); plt.savefig(out/'losses.png', dpi=100); plt.close()
+    pd.DataFrame(history).to_csv(out/'history.csv', index=False)
+    export_model(learn, out/'model.pkl')
+    if isinstance(getattr(learn, 'arch', None), str): save_safe(learn, out)  # timm models: model.safetensors + model.json, loaded without unpickling
+    save_json(metrics, out/'metrics.json')
+    settings = dict(metrics['settings'], data=str(train_folder(metrics['settings'].get('data') or sample_path())))
+    write_run_record(out, settings, metrics, learn.dls, ifnone(start, time.time()))  # data, split, code and model hashes
+    return out/'metrics.json'
 
 # %% ../nbs/03_train.ipynb
-def train_classifier(data:Path=None, # dataset root or folder of class folders; default: the bundled sample
-                     out:Path='runs/seedling', # where model, metrics and plots go
-                     preset_name:str='fast', # a key of `PRESETS`
-                     arch:str=None, # timm architecture
-                     size:int=None, # image side in pixels
-                     epochs:int=None, # unfrozen epochs (spread over `sizes`; implied by the cycles with SGDR)
-                     freeze_epochs:int=None, # head-only epochs
-                     bs:int=None, # batch size
-                     lr:float|str=None, # top learning rate, or 'valley' for lr_find's suggestion
-                     lr_mult:float=None, # the first layers train at lr/lr_mult
-                     seed:int=42, valid_pct:float=0.2, # the stratified split, and the run's seed
-                     weights:str|Path='auto', # pretrained weights: 'auto', 'timm', 'none' or a file
-                     skip_bad:bool=False, # leave unreadable images out instead of stopping
-                     lr_find:bool=True, # run the learning-rate finder (and save its plot)
+def run_dls(cfg:TrainConfig, size:int, # the recipe, and the image size of this stage
+            num_workers:int=None, # data-loader processes (default: `seedling_dls`'s)
+            item_tfms=None, batch_tfms=None # further fastai transforms, added to the recipe's
+           ) -> DataLoaders:
+    "The run's `DataLoaders` at `size`: the same seeded split at every size (none with `train_on_all`), oversampled if asked."
+    dls = seedling_dls(cfg.data, size=size, bs=cfg.bs, valid_pct=0. if cfg.train_on_all else cfg.valid_pct, seed=cfg.seed,
+                       skip_bad=cfg.skip_bad, num_workers=num_workers)
+    if item_tfms: dls.add_tfms(L(item_tfms), 'after_item')
+    if batch_tfms: dls.add_tfms(L(batch_tfms), 'after_batch')
+    return oversampled_dls(dls) if cfg.balance == 'oversample' else dls
+
+def run_loss(cfg:TrainConfig, dls:DataLoaders):
+    "The loss `cfg` asks for (class-weighted with balance='weights', label smoothing), or `None` for fastai's default."
+    weight = class_weights(dataset_labels(dls.train_ds), len(dls.vocab)).to(dls.device) if cfg.balance == 'weights' else None
+    if cfg.label_smoothing: return LabelSmoothingCrossEntropyFlat(weight=weight)
+    return CrossEntropyLossFlat(weight=weight) if weight is not None else None
+
+def mix_callbacks(cfg:TrainConfig) -> list:
+    "fastai's `MixUp` or `CutMix` for `cfg.mix` (the command line's `--mix mixup`), or none."
+    return [dict(mixup=MixUp, cutmix=CutMix)[cfg.mix](cfg.mix_alpha)] if cfg.mix != 'none' else []
+
+# %% ../nbs/03_train.ipynb
+@delegates(seedling_learner, but=['dls', 'arch', 'weights', 'metrics', 'channels_last'])
+def run_learner(cfg:TrainConfig, dls:DataLoaders, out:Path, **kwargs) -> Learner:
+    "`seedling_learner` for `cfg` (its loss unless `loss_func` is given), saving to `out/models`; a bad `bn_blocks` stops it here, before any training."
+    kwargs.setdefault('loss_func', run_loss(cfg, dls))
+    learn = seedling_learner(dls, cfg.arch, weights=cfg.weights, metrics=[] if cfg.train_on_all else None, **kwargs)
+    learn.path, learn.model_dir = Path(out), 'models'  # models/best.pth, checkpoint.pth, snapshot_*.pth (and lr_find's temporary file)
+    if cfg.bn_blocks: body_split(learn, cfg.bn_blocks)
+    return learn
+
+def choose_lr(learn:Learner, cfg:TrainConfig, out:Path) -> tuple:
+    "`(lr, valley)`: lr_find's suggestion (its plot saved) if `cfg.lr_find`, and the top learning rate: `cfg.lr`, or the valley."
+    valley = find_lr(learn, out/'lr_find.png') if cfg.lr_find else None
+    return float(valley if cfg.lr == 'valley' else cfg.lr), valley
+
+def fit_features_head(learn:Learner, cfg:TrainConfig, hist:EpochHistory) -> dict:
+    "The head stage from cached features (`features`): extract once, train the head (and the tail's batch-norm), load it into `learn`."
+    t0, learn.stage = time.time(), 'features'; learn.freeze()
+    bn_blocks = ifnone(cfg.bn_blocks, int(has_bn_tail(learn)))
+    feats = dls_features(learn, bs=cfg.bs, bn_blocks=bn_blocks)
+    head = fit_head(learn, feats.x[feats.train], feats.y[feats.train], feats.x[feats.valid], feats.y[feats.valid],
+                    epochs=cfg.head_epochs, balance=cfg.balance, seed=cfg.seed, bn_blocks=bn_blocks)
+    names = head.recorder.metric_names[1:-1]
+    hist.rows += [dict(stage='features', size=learn.stage_size, **dict(zip(names, v))) for v in head.recorder.values]
+    learn.stage = None
+    return dict(epochs=cfg.head_epochs, wall_time_s=round(time.time()-t0, 1), n_train=len(head.dls.train.dataset),
+                n_features=int(np.prod(feats.x.shape[1:])), bn_blocks=bn_blocks)
+
+# %% ../nbs/03_train.ipynb
+def stage_lr(learn:Learner, cfg:TrainConfig, state:dict, i:int, out:Path) -> float:
+    "The peak learning rate of stage `i` of `state['plan']`: the top rate (head-only), `cfg.stage_lrs`, lr_find's valley, or the top rate decayed once per earlier unfrozen stage."
+    plan = state['plan']; st = plan[i]
+    if st['stage'] == 'frozen': return state['lr']
+    if cfg.stage_lrs: return cfg.stage_lrs[cfg.sizes.index(st['size'])]
+    if cfg.lr_find_per_stage: return find_lr(learn, out/f"lr_find_{st['stage']}.png")
+    return state['lr'] * cfg.stage_lr_decay**sum(s['stage'] != 'frozen' for s in plan[:i])
+
+def fit_plan_stage(learn:Learner, cfg:TrainConfig, state:dict, i:int, # the recipe, the run's state and the stage's index in its plan
+                   cbs:list, dls_at, out:Path, # the fits' callbacks, `DataLoaders` for a size, the run folder
+                   start_epoch:int=0 # resume the stage after this many epochs
+                  ):
+    "Train stage `i`: its image size, frozen or not, its learning rate (kept in `state`), `fit_stage` (or `fit_snapshots` with SGDR)."
+    st = state['plan'][i]; frozen = st['stage'] == 'frozen'
+    if st['size'] != learn.stage_size: learn.dls, learn.stage_size = dls_at(st['size']), st['size']  # same weights, new size
+    prepare_stage(learn, frozen, cfg.frozen_bn)
+    lr = state['stage_lrs'].get(st['stage']) or stage_lr(learn, cfg, state, i, out)
+    state['stage_lrs'][st['stage']] = lr
+    learn.stage = st['stage']
+    state.update(stage_index=i, stage=st['stage'], size=st['size'], epochs=st['epochs'])
+    if cfg.schedule == 'sgdr' and not frozen:
+        snaps = Snapshots(sgdr_epochs(cfg.cycles, cfg.cycle_len, cfg.cycle_mult))
+        fit_snapshots(learn, cfg.cycles, cfg.cycle_len, slice(lr/cfg.lr_mult, lr/2), cfg.cycle_mult, cbs=cbs+[snaps], start_epoch=start_epoch)
+    else: fit_stage(learn, frozen, st['epochs'], lr, cfg.lr_mult, cbs=cbs, start_epoch=start_epoch)
+    if frozen: set_train_bn(learn, True)
+    learn.stage = None  # so that the next stage's lr_find is not recorded as this stage's epochs
+
+def fit_plan(learn:Learner, cfg:TrainConfig, state:dict, cbs:list, dls_at, out:Path,
+             resume:bool=False # continue from the checkpoint: its stage, after its epochs done
+            ):
+    "Train the stages of `state['plan']` in order; resuming, from the checkpoint's stage, with `Resume`."
+    first = state.get('stage_index', 0) if resume else 0
+    for i in range(first, len(state['plan'])):
+        again = resume and i == first
+        fit_plan_stage(learn, cfg, state, i, cbs + ([Resume(out)] if again else []), dls_at, out, state['epochs_done'] if again else 0)
+
+# %% ../nbs/03_train.ipynb
+def run_metrics(learn:Learner, cfg:TrainConfig, state:dict, out:Path, best:SaveBest=None) -> dict:
+    "Make the exported model the best epoch (if `cfg.monitor`) and export SGDR's snapshots; metrics.json's content: scores, stages, learning rates, config."
+    res = {}
+    if cfg.schedule == 'sgdr': res.update(export_snapshots(learn, out, cfg.cycles))
+    if best and best.where: learn.load('best', with_opt=False)  # the model is the best epoch by `monitor`
+    if not cfg.train_on_all: res = dict(evaluate(learn), **res)
+    return dict(res, lr_find_valley=state['lr_find_valley'], lr=state['lr'], head_stage=state['head_stage'],
+                stages=[dict(st, lr=state['stage_lrs'].get(st['stage'])) for st in state['plan']],
+                best_epoch=best.where if best else None, settings=asdict(cfg),
+                n_train=len(learn.dls.train_ds), n_valid=len(learn.dls.valid_ds), **run_info())
+
+@delegates(run_learner, but=['cfg', 'dls', 'out'], keep=True)  # keep: TrainConfig's options come as keywords too
+def train_classifier(data:Path=None, # dataset root or folder of class folders; default: `config`'s (the bundled sample)
+                     config:TrainConfig=None, # the recipe (default: the preset's), its options overridden by `kwargs`'
+                     out:Path='runs/seedling', # output folder: model.pkl, metrics.json, history.csv, plots
+                     resume:bool=False, # continue the interrupted run in `out` from its checkpoint (same options)
+                     cbs:list=None, # further fastai callbacks for every fit (e.g. `MixUp(0.4)`, beside `config.mix`'s)
                      num_workers:int=None, # data-loader processes
-                     head_from_features:bool=False, # train the head on cached backbone features instead of a frozen fastai stage
-                     balance:str=None, # 'none', 'weights' (weighted loss), 'oversample' (balanced sampler), 'smote' or 'adasyn' (oversampled features; need head_from_features)
-                     head_epochs:int=None, # epochs of the head on features (default `HEAD_EPOCHS`)
-                     bn_blocks:int=None, # with head_from_features: the body's last blocks whose batch-norm trains with the head (default 1 where the body allows it, else 0)
-                     schedule:str=None, # unfrozen stage: 'one_cycle' or 'sgdr' (warm restarts, snapshot ensemble)
-                     cycles:int=None, cycle_len:int=None, cycle_mult:int=None, # SGDR: cycles, epochs of the first, growth factor
-                     mix:str=None, # 'none', 'mixup' or 'cutmix'
-                     mix_alpha:float=None, # the Beta distribution's alpha for `mix`
-                     sizes:list=None, # progressive resizing: one unfrozen stage per image size, e.g. [64, 128]
-                     stage_epochs:list=None, # unfrozen epochs at each of `sizes`
-                     lr_find_per_stage:bool=None, # re-run lr_find before each unfrozen stage and use its valley
-                     stage_lr_decay:float=None, # each later unfrozen stage's learning rate, as a fraction of the previous one's
-                     monitor:str=None, # what picks `models/best.pth`: 'valid_loss' or 'accuracy'
-                     deterministic:bool=False, # torch's deterministic algorithms, seeded everything (`make_deterministic`): identical metrics run to run
-                     resume:bool=False, # continue the interrupted run in `out` from its checkpoint
-                     cbs:list=None, # extra fastai callbacks for every fit
+                     item_tfms=None, batch_tfms=None, # further fastai transforms, after the recipe's
+                     **kwargs # `TrainConfig` options (and `preset_name`), then `seedling_learner`'s (e.g. `loss_func`, `splitter`)
                     ) -> Learner:
-    "Train a seedling classifier with fastai's head-then-unfreeze recipe and the chosen options; write model, metrics and plots to `out`."
+    "Train a seedling classifier with the recipe `config`: the learner, the head stage, the plan's stages, then `write_outputs` to `out`."
     start = time.time()
-    cfg = train_settings(preset_name, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs, lr=lr, lr_mult=lr_mult,
-                         balance=balance, schedule=schedule, cycles=cycles, cycle_len=cycle_len, cycle_mult=cycle_mult, mix=mix,
-                         mix_alpha=mix_alpha, sizes=sizes, stage_epochs=stage_epochs, lr_find_per_stage=lr_find_per_stage,
-                         stage_lr_decay=stage_lr_decay, monitor=monitor)
-    balance = cfg['balance']
-    if balance in ('smote', 'adasyn') and not head_from_features:
-        raise SeedlingError(f"balance={balance!r} oversamples backbone features, so it needs head_from_features "
-                            "(--head_from_features), or use balance='weights' or 'oversample' (--balance weights).")
-    if bn_blocks and not head_from_features:
-        raise SeedlingError(f"bn_blocks={bn_blocks} trains the tail's batch-norm from cached features, so it needs head_from_features "
-                            "(--head_from_features); a frozen fastai stage already trains all of the body's batch-norm.")
-    plan = train_plan(cfg, head_from_features)
-    settings = dict(cfg, preset=preset_name, seed=seed, valid_pct=valid_pct, data=str(train_folder(data or sample_path())),
-                    weights=str(weights), head_from_features=head_from_features, bn_blocks=bn_blocks,
-                    head_epochs=ifnone(head_epochs, HEAD_EPOCHS) if head_from_features else None, deterministic=deterministic)
-    out = Path(out)
-    ck = _read_checkpoint(out, plan, {k: settings[k] for k in _RESUME_KEYS}) if resume else None
-    out.mkdir(parents=True, exist_ok=True)
-    if not resume and not rank_distrib(): _clear_run(out)
-
-    def make_dls(s):  # the same seeded split at every size
-        d = seedling_dls(data, size=s, bs=cfg['bs'], valid_pct=valid_pct, seed=seed, skip_bad=skip_bad, num_workers=num_workers)
-        return oversampled_dls(d) if balance == 'oversample' else d
-    cur_size = plan[0]['size'] if plan else cfg['sizes'][0]
-    if deterministic: make_deterministic(seed)
-    dls = make_dls(cur_size)
-    set_seed(seed)
-    weight = class_weights(dataset_labels(dls.train_ds), len(dls.vocab)).to(dls.device) if balance == 'weights' else None
-    loss = LabelSmoothingCrossEntropyFlat(weight=weight) if cfg.get('label_smoothing') else (CrossEntropyLossFlat(weight=weight) if weight is not None else None)
-    learn = seedling_learner(dls, cfg['arch'], weights=weights, loss_func=loss)
-    learn.path, learn.model_dir = out, 'models'  # models/best.pth, checkpoint.pth, snapshot_*.pth (and lr_find's temporary file)
-    hist = EpochHistory(); learn.add_cb(hist)
-    nb = ifnone(bn_blocks, int(has_bn_tail(learn))) if head_from_features else 0
-    if bn_blocks: body_split(learn, bn_blocks)  # a clear error before any training
-    if ck: suggestion, top, head_stage, hist.rows = ck['lr_find_valley'], ck['lr'], ck['head_stage'], ck['history']
-    else:
-        suggestion = find_lr(learn, out/'lr_find.png') if lr_find else None
-        top = cfg['lr']
-        if top == 'valley':
-            if suggestion is None: raise SeedlingError("lr='valley' needs the learning-rate finder: drop --no_lr_find or give --lr.")
-            top = suggestion
-        top = float(top)
-        head_stage = None
-        if head_from_features:  # the head stage from cached features: extract once, train the head, load it
-            t0, learn.stage = time.time(), 'features'; learn.freeze()
-            fd = dls_features(learn, bs=cfg['bs'], bn_blocks=nb)
-            hl = fit_head(learn, fd.x[fd.train], fd.y[fd.train], fd.x[fd.valid], fd.y[fd.valid],
-                          epochs=ifnone(head_epochs, HEAD_EPOCHS), balance=balance, seed=seed, bn_blocks=nb)
-            names = hl.recorder.metric_names[1:-1]
-            hist.rows += [dict(stage='features', size=cur_size, **dict(zip(names, v))) for v in hl.recorder.values]
-            head_stage = dict(epochs=ifnone(head_epochs, HEAD_EPOCHS), wall_time_s=round(time.time()-t0, 1),
-                              n_train=len(hl.dls.train.dataset), n_features=int(np.prod(fd.x.shape[1:])), bn_blocks=nb)
-            learn.stage = None
-
-    best = SaveBest(cfg['monitor'])
-    state = dict(plan=plan, settings={k: settings[k] for k in _RESUME_KEYS}, lr=top, lr_find_valley=suggestion,
-                 head_stage=head_stage, stage_lrs=dict(ck['stage_lrs']) if ck else {})
-    if ck: best.best, best.where = ck.get('best'), ck.get('best_where')
-    fit_cbs = [dict(mixup=MixUp, cutmix=CutMix)[cfg['mix']](cfg['mix_alpha'])] if cfg['mix'] != 'none' else []
-    fit_cbs += [best, Checkpoint(out/'checkpoint.json', state, hist, best), *L(cbs)]
-    first, done0, loaded = (ck['stage_index'], ck['epochs_done'], False) if ck else (0, 0, True)
-    snaps = Snapshots(sgdr_epochs(cfg['cycles'], cfg['cycle_len'], cfg['cycle_mult'])) if cfg['schedule'] == 'sgdr' else None
-    for i, st in enumerate(plan):
-        done = done0 if i == first else 0
-        if i < first or done >= st['epochs']: continue
-        if st['size'] != cur_size: cur_size, learn.dls = st['size'], make_dls(st['size'])  # same weights, new size
-        frozen = st['stage'] == 'frozen'
-        if not loaded and done == 0: learn.load('checkpoint', with_opt=True); loaded = True  # the next stage starts afresh...
-        prepare_stage(learn, frozen, cfg.get('frozen_bn', False))
-        if not loaded: learn.load('checkpoint', with_opt=True); loaded = True  # ...an interrupted one with its optimizer state
-        stage_lr = state['stage_lrs'].get(st['stage'])
-        if stage_lr is None:
-            if frozen: stage_lr = top
-            elif cfg['lr_find_per_stage']: stage_lr = find_lr(learn, out/f"lr_find_{st['stage']}.png")
-            else: stage_lr = top * cfg['stage_lr_decay']**sum(s['stage'] != 'frozen' for s in plan[:i])  # one factor per earlier unfrozen stage
-            state['stage_lrs'][st['stage']] = stage_lr
-        learn.stage, learn.stage_size = st['stage'], st['size']
-        state.update(stage_index=i, stage=st['stage'], size=st['size'], epochs=st['epochs'])
-        if snaps and not frozen: fit_snapshots(learn, cfg['cycles'], cfg['cycle_len'], slice(stage_lr/cfg['lr_mult'], stage_lr/2),
-                                               cfg['cycle_mult'], cbs=fit_cbs+[snaps], start_epoch=done)
-        else: fit_stage(learn, frozen, st['epochs'], stage_lr, cfg['lr_mult'], cbs=fit_cbs, start_epoch=done)
-        if frozen: set_train_bn(learn, True)
-        learn.stage = None  # so that the next stage's lr_find is not recorded as this stage's epochs
-    if not loaded: learn.load('checkpoint', with_opt=True)  # interrupted after its last epoch: only the outputs are left to write
-    learn.unfreeze(); learn.stage = None
-    learn.remove_cb(hist)
-    res = evaluate(learn)
-    if snaps: res.update(export_snapshots(learn, out, len(snaps.ends)))
+    name, opts = kwargs.pop('preset_name', None), {k: kwargs.pop(k) for k in list(kwargs) if k in config_fields()}
+    cfg = train_config(ifnone(config, name), data=data, **opts)
+    out, plan = Path(out), train_plan(cfg)
+    if cfg.deterministic: make_deterministic(cfg.seed)
+    state = read_checkpoint(out, cfg) if resume else dict(config=asdict(cfg), plan=plan, stage_lrs={}, history=[])
+    dls_at = partial(run_dls, cfg, num_workers=num_workers, item_tfms=item_tfms, batch_tfms=batch_tfms)
+    size = plan[state.get('stage_index', 0)]['size'] if plan else cfg.sizes[0]
+    learn = run_learner(cfg, dls_at(size), out, **kwargs); learn.stage_size = size
+    hist = EpochHistory(state['history']); learn.add_cb(hist)
+    if not rank_distrib(): start_run(out, resume)  # only now: options and data that stop the run leave no folder behind
+    if not resume:
+        state['lr'], state['lr_find_valley'] = choose_lr(learn, cfg, out)
+        state['head_stage'] = fit_features_head(learn, cfg, hist) if cfg.head_from_features else None
+    best = SaveBest(cfg.monitor, state.get('best'), state.get('best_where')) if cfg.monitor != 'none' else None
+    fit_cbs = mix_callbacks(cfg) + ([best] if best else []) + [Checkpoint(out, state, hist, best), *L(cbs)]
+    resumed_from = dict(stage=state['stage'], epochs_done=state['epochs_done']) if resume else None
+    fit_plan(learn, cfg, state, fit_cbs, dls_at, out, resume)
+    learn.unfreeze(); learn.remove_cb(hist)
+    res = run_metrics(learn, cfg, state, out, best)
     if rank_distrib(): return learn  # another process of a data-parallel run (`accelerate launch`): rank 0 writes the outputs
-    plot_confusion(learn, out/'confusion_matrix.png')
-    if learn.recorder.values: learn.recorder.plot_loss(); plt.savefig(out/'losses.png', dpi=100); plt.close()
-    pd.DataFrame(hist.rows).to_csv(out/'history.csv', index=False)
-    export_model(learn, out/'model.pkl')
-    save_safe(learn, out)  # model.safetensors + model.json: the format that loads without unpickling
-    res.update(wall_time_s=round(time.time()-start, 1), lr_find_valley=suggestion, lr=top, head_stage=head_stage,
-               stages=[dict(st, lr=state['stage_lrs'].get(st['stage'])) for st in plan], best_epoch=best.where,
-               resumed_from=dict(stage=ck['stage'], epochs_done=ck['epochs_done']) if ck else None,
-               settings=dict(settings, resume=resume), n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **run_info())
-    save_json(res, out/'metrics.json')
-    for f in [out/'checkpoint.json', out/'models'/'checkpoint.pth']:
-        if f.exists(): f.unlink()
-    write_run_record(out, res['settings'], res, learn.dls, start)
+    write_outputs(learn, out, dict(res, wall_time_s=round(time.time()-start, 1), resumed_from=resumed_from), hist.rows, start)
+    for f in [out/'checkpoint.json', out/'models'/'checkpoint.pth']: f.unlink(missing_ok=True)
     return learn

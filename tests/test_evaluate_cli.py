@@ -174,7 +174,7 @@ def test_train_final_uses_all_data(trained_model, tmp_path):
     res = tool('seedling_train_final', run_dir, '--out', tmp_path/'final')
     assert 'trained on all 120 images (1 + 1 epochs' in res.stdout
     m = json.loads((tmp_path/'final'/'metrics.json').read_text())
-    assert m['n_train'] == 120 and m['n_valid'] == 0 and m['settings']['trained_on'] == 'all'
+    assert m['n_train'] == 120 and m['n_valid'] == 0 and m['settings']['train_on_all'] is True
     sub = tmp_path/'sub.csv'
     tool('seedling_predict', '--model', tmp_path/'final'/'model.pkl', '--images', sample_path()/'test', '--csv', sub, '--check')
     page = tool('seedling_report', tmp_path/'final')

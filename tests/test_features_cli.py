@@ -32,3 +32,9 @@ def test_balance_errors(tmp_path):
         res = run('seedling_train', '--out', tmp_path/'run', '--size', 32, *args, check=False)
         assert res.returncode == 2 and names in res.stderr and 'Traceback' not in res.stderr, res.stderr
         assert not (tmp_path/'run'/'model.pkl').exists()
+
+
+def test_audit_tsne_of_features(tmp_path):
+    "`seedling_audit --tsne`: the t-SNE plot of a dataset's backbone features, from the command line."
+    res = run('seedling_audit', '--out', tmp_path/'audit', '--tsne', '--arch', 'mobilenetv2_100')
+    assert (tmp_path/'audit'/'tsne.png').stat().st_size > 10_000 and 'tsne.png' in res.stdout
