@@ -256,7 +256,7 @@ def main():
     p.add_argument('--epochs', type=int, default=3, help='timed epochs after one warm-up epoch')
     p.add_argument('--workers', type=int, default=None, help="data-loader processes (default: the library's choice for the device)")
     p.add_argument('--tta_bs', type=int, default=256); p.add_argument('--n_tta', type=int, default=8)
-    p.add_argument('--parts', default=None, help='comma-separated subset of: epoch,tta,fast,best')
+    p.add_argument('--parts', default=None, help='comma-separated subset of: epoch,tta,fast,best (default: all)')
     p.add_argument('--smoke', action='store_true', help='check the script: bundled sample, tiny sizes, 1 timed epoch, any device')
     a = p.parse_args()
     start = time.time()
@@ -303,6 +303,7 @@ def main():
         res['summary'], res['elapsed_s'] = summary(res['parts']), round(time.time() - start, 1)
         write(res, name)
         say(f"[{key}] {r['status']} in {r['part_s']} s; wrote {rel(HERE/'results'/name)}.{{json,md}}")
+    res['elapsed_s'] = round(time.time() - start, 1); write(res, name)
     say((HERE/'results'/f'{name}.md').read_text())
 
 

@@ -36,9 +36,12 @@ class DataParallel(DistributedTrainer):
         super().__init__(sync_bn=ifnone(sync_bn, cuda), **{'cpu': not cuda, **kwargs})  # `cpu`: Accelerate's multi-CPU (gloo) mode
     def _wrap_dl(self, dl):
         return dl if isinstance(dl, DistributedDL) else SeedlingDistributedDL(dl, device=self.accelerator.device)
+    def before_fit(self):
+        self.learn.__dict__.pop('to_detach', None)  # in a fit, fastai's gathering `Learner.to_detach`
+        super().before_fit()
     def after_fit(self):
         super().after_fit()
-        for dl in self.dls.loaders: dl.to_detach = local_detach  # between and after fits, each process predicts on its own
+        self.learn.to_detach = local_detach  # between and after fits, each process predicts on its own
 
 def local_detach(b, cpu=True, gather=True):
     "fastai's `to_detach` without gathering from the other processes."
