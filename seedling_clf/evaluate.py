@@ -14,8 +14,6 @@ from .core import *
 from .data import labelled_images, stratified_splitter
 from .train import classification_metrics, TrainConfig, train_config, run_config, train_classifier
 from .inference import load_model, ensemble_probs
-from .serve import save_safe
-from .records import write_run_record
 from .cli import run_cli
 
 # %% auto 0

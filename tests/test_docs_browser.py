@@ -42,6 +42,11 @@ def documented_symbols(page):
 def squeeze(s): return re.sub(r'\s+', '', s)
 
 
+def unqualified(s):
+    "`s` without module paths: a notebook's page names its own classes `__main__.X`, the package `seedling_clf.train.X`."
+    return re.sub(r'\b[A-Za-z_][\w.]*\.([A-Za-z_]\w*)', r'\1', s)
+
+
 def pages():
     "(notebook, page) for every notebook, the page named as nbdev names it (`00_core.ipynb` -> `core.html`)."
     from nbdev.doclinks import _nbpath2html
@@ -109,8 +114,8 @@ def test_page_in_chromium(preview, browser, nb, page):
     assert info['title'] == title and title in info['header'], f"{page}: title {title!r} not at the top"
     assert squeeze(desc.replace('`', '')) in squeeze(info['header']), f"{page}: the description is cut or missing: {desc!r}"
     syms = documented_symbols(page)
-    text = squeeze(info['text'])
-    undocumented = [n for n, sig in syms.items() if squeeze(sig) not in text]
+    text = unqualified(squeeze(info['text']))
+    undocumented = [n for n, sig in syms.items() if unqualified(squeeze(sig)) not in text]
     assert not undocumented, f"{page}: no signature on the page for {undocumented}"
     broken = [i['src'] for i in info['images'] if not i['ok']]
     assert not broken, f"{page}: images that did not load: {broken}"
