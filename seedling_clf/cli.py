@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_cli.ipynb 3
 from __future__ import annotations
-import sys, warnings, json, signal, shlex
+import sys, warnings, json, signal, shlex, contextlib
 from inspect import signature
 from fastcore.docments import docments
 from pathlib import Path
