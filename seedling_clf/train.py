@@ -24,10 +24,10 @@ __all__ = ['PRESETS', 'SCHEDULES', 'MIXES', 'MONITORS', 'MIX_ALPHA', 'CHOICES', 
            'evaluate', 'find_lr', 'set_train_bn', 'prepare_stage', 'fit_stage', 'plot_confusion', 'skip_to',
            'skipped_epoch', 'EpochHistory', 'TrainConfig', 'sgdr_epochs', 'config_fields', 'check_arch', 'train_config',
            'config_args', 'train_parser', 'parse_train_args', 'settings_config', 'run_config', 'train_settings',
-           'train_plan', 'fit_snapshots', 'Snapshots', 'export_snapshots', 'save_checkpoint', 'load_checkpoint',
-           'read_checkpoint', 'SaveBest', 'Checkpoint', 'Resume', 'oversampled_dls', 'start_run', 'write_outputs',
-           'run_dls', 'run_loss', 'mix_callbacks', 'run_learner', 'choose_lr', 'fit_features_head', 'stage_lr',
-           'fit_plan_stage', 'fit_plan', 'run_metrics', 'train_classifier']
+           'train_plan', 'fit_snapshots', 'Snapshots', 'export_snapshots', 'train_loader', 'save_checkpoint',
+           'load_checkpoint', 'read_checkpoint', 'SaveBest', 'Checkpoint', 'Resume', 'oversampled_dls', 'start_run',
+           'write_outputs', 'run_dls', 'run_loss', 'mix_callbacks', 'run_learner', 'choose_lr', 'fit_features_head',
+           'stage_lr', 'fit_plan_stage', 'fit_plan', 'run_metrics', 'train_classifier']
 
 # %% ../nbs/03_train.ipynb
 def classification_metrics(targs, # true class indices
@@ -404,10 +404,14 @@ def export_snapshots(learn:Learner, out:Path, # the run's folder: reads `models/
                 snapshots=[dict(file=f, micro_f1=o['micro_f1'], macro_f1=o['macro_f1']) for f, o in zip(files, each)])
 
 # %% ../nbs/03_train.ipynb
+def train_loader(learn:Learner) -> DataLoader:
+    "The training `DataLoader` (the one fastai's `DistributedDL` wraps, in a data-parallel run): its `rng` shuffles the epochs."
+    return getattr(learn.dls.train, 'dl', learn.dls.train)
+
 def save_checkpoint(learn:Learner, out:Path, state:dict):
     "`out/models/checkpoint.pth`: weights, optimizer, random state (python, numpy, torch, the training sampler's) and `state`; `state` also to `out/checkpoint.json`."
     ck = dict(model=get_model(learn.model).state_dict(), opt=learn.opt.state_dict(), state=state,
-              random=get_random_states(), sampler=learn.dls.train.rng.getstate())
+              random=get_random_states(), sampler=train_loader(learn).rng.getstate())
     f = out/'models'/'checkpoint.pth'; f.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ck, f.with_suffix('.tmp')); f.with_suffix('.tmp').replace(f)  # whole or not at all: a run killed while saving keeps the last one
     save_json(state, out/'checkpoint.json')  # the same state, for people (and the command line's messages)
@@ -418,7 +422,7 @@ def load_checkpoint(learn:Learner, out:Path) -> dict:
     get_model(learn.model).load_state_dict(ck['model'])
     if learn.opt is None: learn.create_opt()
     learn.opt.load_state_dict(ck['opt'])
-    set_random_states(**ck['random']); learn.dls.train.rng.setstate(ck['sampler'])
+    set_random_states(**ck['random']); train_loader(learn).rng.setstate(ck['sampler'])
     return ck
 
 def read_checkpoint(out:Path, cfg:TrainConfig) -> dict:
