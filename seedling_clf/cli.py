@@ -53,14 +53,17 @@ def resume_hint(out:Path, # seedling_train's --out
 def seedling_train(args:list=None # the command line's words; default: `sys.argv[1:]`
                   ):
     "Train a plant-seedling classifier and write OUT/model.pkl, OUT/metrics.json and plots: a flag per `TrainConfig` option, --out and --resume."
-    from seedling_clf.train import train_parser, train_classifier, train_config
-    docs = docments(train_classifier)
-    runtime = {k: (p.default, docs[k]) for k, p in signature(train_classifier).parameters.items() if k in ('out', 'resume')}
-    runtime['mlflow'] = (None, 'also log the run to this MLflow tracking URI, e.g. sqlite:///mlflow.db (pip install "seedling_clf[mlflow]")')
-    opts = vars(train_parser(extra=runtime).parse_args(args))
+    def _parse():
+        from seedling_clf.train import train_parser, train_classifier
+        docs = docments(train_classifier)
+        runtime = {k: (p.default, docs[k]) for k, p in signature(train_classifier).parameters.items() if k in ('out', 'resume')}
+        runtime['mlflow'] = (None, 'also log the run to this MLflow tracking URI, e.g. sqlite:///mlflow.db (pip install "seedling_clf[mlflow]")')
+        return vars(train_parser(extra=runtime).parse_args(args))
+    opts = run_cli(_parse)  # under run_cli's warning filters too: importing fastai warns (torch.jit.script is deprecated)
     out, resume, mlflow = opts.pop('out'), opts.pop('resume'), opts.pop('mlflow')
     def _train():
         from fastai.torch_core import rank_distrib
+        from seedling_clf.train import train_classifier, train_config
         from seedling_clf.distributed import distributed_cbs
         from seedling_clf.records import mlflow_tracking
         cbs, cfg = distributed_cbs(), train_config(**opts)  # data-parallel under `accelerate launch` (before the data: it picks this process's GPU)
