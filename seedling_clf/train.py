@@ -503,6 +503,7 @@ def write_outputs(learn:Learner, out:Path, # a trained learner, and its run fold
     export_model(learn, out/'model.pkl')
     if isinstance(getattr(learn, 'arch', None), str): save_safe(learn, out)  # timm models: model.safetensors + model.json, loaded without unpickling
     save_json(metrics, out/'metrics.json')
+    for f in [out/'checkpoint.json', out/'models'/'checkpoint.pth']: f.unlink(missing_ok=True)  # finished: nothing to resume (and not a model file of the record)
     settings = dict(metrics['settings'], data=str(train_folder(metrics['settings'].get('data') or sample_path())))
     write_run_record(out, settings, metrics, learn.dls, ifnone(start, time.time()))  # data, split, code and model hashes
     return out/'metrics.json'
@@ -639,5 +640,4 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     res = run_metrics(learn, cfg, state, out, best)
     if rank_distrib(): return learn  # another process of a data-parallel run (`accelerate launch`): rank 0 writes the outputs
     write_outputs(learn, out, dict(res, wall_time_s=round(time.time()-start, 1), resumed_from=resumed_from), hist.rows, start)
-    for f in [out/'checkpoint.json', out/'models'/'checkpoint.pth']: f.unlink(missing_ok=True)
     return learn
