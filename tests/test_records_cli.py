@@ -42,7 +42,7 @@ def test_same_seed_same_split_and_metrics(runs):
     assert a['recipe']['deterministic'] is False and b['recipe']['deterministic'] is True
     assert a['command'][1:3] == ['--out', 'runs/a']
     assert a['models']['model.pkl'] == hashlib.sha256(Path('runs/a/model.pkl').read_bytes()).hexdigest()
-    assert 'models/best.pth' in a['models']
+    assert {'model.pkl', 'model.safetensors'} <= set(a['models'])  # (models/best.pth too, with --monitor)
     assert a['code']['git'] is None or len(a['code']['git']['commit']) == 40
     assert a['environment']['device'] and a['environment']['packages']['torch']
 
@@ -80,7 +80,7 @@ def test_mlflow_tracking_store(runs):
     assert r.data.tags['data_sha256'] == rec['data']['sha256']
     arts = {a.path for a in client.list_artifacts(r.info.run_id)}
     assert {'run.json', 'data_manifest.csv', 'metrics.json', 'history.csv', 'losses.png', 'confusion_matrix.png', 'model'} <= arts, arts
-    assert {a.path for a in client.list_artifacts(r.info.run_id, 'model')} == {'model/model.pkl', 'model/models'}
+    assert {a.path for a in client.list_artifacts(r.info.run_id, 'model')} == {'model/model.pkl', 'model/model.safetensors'}
 
 
 def test_mlflow_missing_is_a_clear_error(tmp_path, monkeypatch):
@@ -115,7 +115,8 @@ def test_changed_image_changes_data_hash_and_predict_checks_model(tmp_path, monk
 def test_final_retrain_writes_a_record(runs):
     run('seedling_train_final', 'runs/a', '--out', 'runs/a_final')
     a, final = record('runs/a'), record('runs/a_final')
-    assert final['recipe']['trained_on'] == 'all' and final['recipe']['final_of'] == 'runs/a'
+    assert final['recipe']['train_on_all'] is True
+    assert json.loads(Path('runs/a_final/metrics.json').read_text())['validated']['run'] == 'runs/a'
     assert final['data']['sha256'] == a['data']['sha256']  # the same images, all of them in training
     assert (final['split']['n_train'], final['split']['n_valid']) == (a['data']['n_images'], 0)
     assert final['models']['model.pkl'] == hashlib.sha256(Path('runs/a_final/model.pkl').read_bytes()).hexdigest()
