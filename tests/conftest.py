@@ -7,6 +7,17 @@ from seedling_clf.core import sample_path
 BIN = Path(sys.executable).parent
 
 
+@pytest.fixture(autouse=True)
+def same_working_directory():
+    "A test that changes the working directory and leaves it changed fails, and the directory is put back: later tests (the docs preview's relative `$SEEDLING_DOCS_PREVIEW`) resolve paths from it."
+    before = os.getcwd()
+    yield
+    after = os.getcwd()
+    if after != before:
+        os.chdir(before)
+        pytest.fail(f"the test left the working directory at {after}; use monkeypatch.chdir")
+
+
 def run(tool, *args, check=True, timeout=600):
     "Run a console script of this environment; return the CompletedProcess (text output)."
     env = {**os.environ, 'MPLBACKEND': 'Agg', 'PYTHONWARNINGS': 'ignore'}

@@ -3,6 +3,8 @@ import json, shutil
 from pathlib import Path
 import pandas as pd
 import pytest
+
+pytestmark = pytest.mark.xdist_group('clean_cli')  # its tests share module-scoped runs: keep them on one pytest-xdist worker
 from conftest import run, tree_state
 from seedling_clf.core import sample_path
 

@@ -11,8 +11,8 @@ def free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 
-def test_two_processes_split_each_epoch_and_write_once(tmp_path):
-    os.chdir(tmp_path)  # relative paths, as a user types them
+def test_two_processes_split_each_epoch_and_write_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative paths, as a user types them
     env = {**os.environ, 'MPLBACKEND': 'Agg', 'PYTHONWARNINGS': 'ignore', 'SEEDLING_RECORD_INDICES': 'seen', 'OMP_NUM_THREADS': '1'}
     cmd = [str(BIN/'accelerate'), 'launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no',
            '--dynamo_backend', 'no', '--main_process_port', str(free_port()),

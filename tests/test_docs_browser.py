@@ -10,6 +10,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 import pytest
 
+pytestmark = pytest.mark.xdist_group('docs_browser')  # its tests share module-scoped runs: keep them on one pytest-xdist worker
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT/'_docs_preview_shots'
 sys.path.insert(0, str(ROOT/'tools'))

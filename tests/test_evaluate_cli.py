@@ -3,6 +3,8 @@ import base64, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 import pandas as pd
 import pytest
+
+pytestmark = pytest.mark.xdist_group('evaluate_cli')  # its tests share module-scoped runs: keep them on one pytest-xdist worker
 import torch
 from conftest import BIN, run, tree_state
 from seedling_clf.core import sample_path, SeedlingError

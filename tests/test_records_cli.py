@@ -3,6 +3,8 @@ import hashlib, importlib.util, json, os, shutil
 from pathlib import Path
 import pandas as pd
 import pytest
+
+pytestmark = pytest.mark.xdist_group('records_cli')  # its tests share module-scoped runs: keep them on one pytest-xdist worker
 from PIL import Image
 from conftest import run
 from seedling_clf.core import sample_path

@@ -3,6 +3,8 @@ import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pandas as pd
 import pytest
+
+pytestmark = pytest.mark.xdist_group('serve_cli')  # its tests share module-scoped runs: keep them on one pytest-xdist worker
 from conftest import BIN, run
 from seedling_clf.core import sample_path
 
