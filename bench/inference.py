@@ -115,7 +115,8 @@ def markdown(res) -> str:
 
 def main():
     sys.path.insert(0, str(ROOT))
-    from seedling_clf.core import full_data_path, run_info, save_json
+    from seedling_clf.core import run_info, save_json
+    from common import full_data_path
     import pandas as pd
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--model', default=str(HERE/'runs'/'inference'), help='run folder with model.pkl, model.json/.safetensors and model.onnx')

@@ -19,7 +19,8 @@ import numpy as np
 from pathlib import Path
 
 warnings.simplefilter('ignore')
-from seedling_clf.core import full_data_path, run_info, save_json, train_folder
+from seedling_clf.core import run_info, save_json, train_folder
+from common import full_data_path
 from seedling_clf.data import labelled_images
 from seedling_clf.records import data_manifest, manifest_hash, runs_table, compare_runs, read_run_record
 

@@ -12,7 +12,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.pipeline import make_pipeline
 from fastcore.script import call_parse, store_true
 from fastai.vision.all import *
-from fastai.vision.widgets import ImageClassifierCleaner, ImagesCleaner, _open_thumb, widget, VBox, HBox, Dropdown, Label
+from fastai.vision.widgets import ImageClassifierCleaner, ImagesCleaner, widget, VBox, HBox, Dropdown, Label
 from .core import *
 from .data import labelled_images, file_hash, image_files, stratified_splitter
 from .features import extract_features
@@ -329,7 +329,7 @@ class DecisionImages(ImagesCleaner):
         for fn, k in zip(self.fns, self.keys):
             dd = Dropdown(options=self.opts, value=self.to_option(self.decisions.get(k, KEEP)), layout={'width': 'max-content'})
             dd.observe(partial(self._record, k), 'value')
-            kids.append(VBox([widget(_open_thumb(fn, self.height, self.width), height=f'{self.height}px'), dd,
+            kids.append(VBox([widget(Image.open(fn).to_thumb(self.height, self.width).convert('RGBA'), height=f'{self.height}px'), dd,
                               widgets.HTML(self.captions.get(k, ''))]))
         self.widget.children = kids
 

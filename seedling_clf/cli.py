@@ -42,7 +42,7 @@ def resume_hint(out:Path, # seedling_train's --out
                ) -> str:
     "After Ctrl-C: where `seedling_train`'s checkpoint is and the exact command that resumes the run (or restarts it)."
     argv = [Path(sys.argv[0]).name, *sys.argv[1:]] if argv is None else list(argv)
-    ck = [Path(out)/'checkpoint.json', Path(out)/'models'/'checkpoint.pth']
+    ck = checkpoint_files(out)
     if not all(f.exists() for f in ck):
         return ("stopped before the first epoch ended, so there is no checkpoint to resume; start again with: "
                 + shlex.join([a for a in argv if a != '--resume']))

@@ -12,7 +12,7 @@ from fastcore.xtras import Path
 
 # %% auto 0
 __all__ = ['SAMPLE_PATH', 'LOCK_FILE', 'SeedlingError', 'short_list', 'sample_path', 'train_folder', 'cache_dir', 'on_gpu',
-           'run_info', 'save_json', 'pid_alive', 'run_lock']
+           'run_info', 'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
 
 # %% ../nbs/00_core.ipynb
 class SeedlingError(ValueError):
@@ -72,6 +72,12 @@ def save_json(obj, fname:Path # where to write
     tmp = fname.with_name(fname.name + '.tmp')
     tmp.write_text(json.dumps(obj, indent=2, default=_plain)); tmp.replace(fname)
     return fname
+
+# %% ../nbs/00_core.ipynb
+def checkpoint_files(out:Path # a run's output folder
+                    ) -> tuple:
+    "A resumable run's checkpoint in `out`: `checkpoint.json` (its state, for people) and `models/checkpoint.pth` (weights, optimizer, random state)."
+    return Path(out)/'checkpoint.json', Path(out)/'models'/'checkpoint.pth'
 
 # %% ../nbs/00_core.ipynb
 LOCK_FILE = '.seedling.lock'

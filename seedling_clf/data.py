@@ -160,6 +160,7 @@ def loader_settings(device=None # where the batches go; default: fastai's `defau
     return dict(num_workers=max(1, defaults.cpus - 1), pin_memory=True)
 
 # %% ../nbs/01_data.ipynb
+@delegates(DataBlock.dataloaders, but=['source'])
 def seedling_dls(path:Path=None, # dataset root or folder of class folders; default: the bundled sample
                  size:int=128, # image side
                  bs:int=64, # batch size

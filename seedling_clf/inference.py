@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 # %% auto 0
 __all__ = ['inference_device', 'model_file', 'load_pickle', 'load_model', 'test_images', 'predict_probs', 'submission_target',
-           'write_submission', 'tta_tfms', 'tta_pipelines', 'ensemble_probs', 'predict_folder', 'probs_table',
+           'write_submission', 'tta_tfms', 'tta_pipelines', 'ensemble_probs', 'probs_table', 'predict_folder',
            'competition_species', 'check_submission']
 
 # %% ../nbs/04_inference.ipynb
@@ -25,6 +25,7 @@ def inference_device(cpu:bool=None # stay on the CPU; default: only if there is 
     "Where a loaded model runs: the GPU when there is one, unless `cpu`."
     return torch.device('cuda' if on_gpu() and not cpu else 'cpu')
 
+# %% ../nbs/04_inference.ipynb
 def model_file(path:Path # a run folder, a `model.json`/`model.safetensors`, or a `model.pkl`
               ) -> Path:
     "The file `load_model` reads for `path`: in a run folder, the safe `model.json` if there is one, else `model.pkl`."
@@ -37,6 +38,7 @@ def model_file(path:Path # a run folder, a `model.json`/`model.safetensors`, or 
         return found[0]
     return path
 
+# %% ../nbs/04_inference.ipynb
 def load_pickle(fname:Path, # a `model.pkl` written by `seedling_train` (`learn.export`)
                 cpu:bool=None) -> Learner:
     "Unpickle an exported `Learner` (this runs code named in the file: only for files you trust)."
@@ -51,6 +53,7 @@ def load_pickle(fname:Path, # a `model.pkl` written by `seedling_train` (`learn.
         raise SeedlingError(f"{fname} holds a {type(learn).__name__}, not an exported classifier. {fix}")
     return learn
 
+# %% ../nbs/04_inference.ipynb
 def load_model(fname:Path, # run folder, `model.json` (safe: nothing unpickled) or `model.pkl` (a pickle: loading runs code)
                cpu:bool=None # stay on the CPU; default: the GPU when there is one
               ) -> Learner:
@@ -75,6 +78,7 @@ def test_images(folder:Path, skip_bad:bool=False) -> L:
     if not files: raise SeedlingError(f"No images (.png, .jpg, ...) found under {folder}. Pass a folder of images to predict.")
     return usable_images(files, skip_bad=skip_bad)
 
+# %% ../nbs/04_inference.ipynb
 def predict_probs(learn:Learner, # from `load_model` or training
                   files, # image files, predicted in this order
                   bs:int=64, # batch size
@@ -104,6 +108,7 @@ def submission_target(fname:Path # where the submission CSV is to be written
         raise SeedlingError(f"--csv {fname}: {above} is a file, not a folder. Fix: pass a path inside a folder.")
     return fname
 
+# %% ../nbs/04_inference.ipynb
 def write_submission(preds:pd.DataFrame, # from `predict_folder`
                      fname:Path # the CSV to write
                     ) -> Path:
@@ -127,6 +132,7 @@ def tta_pipelines(dl:TfmdDL, # a `test_dl` of the model
     return dict(item_tfms=list(dl.after_item.fs), batch_tfms=keep + tta_tfms(max_rotate))
 
 # %% ../nbs/04_inference.ipynb
+@delegates(predict_probs, but=['learn', 'files', 'bs'])
 def ensemble_probs(learners, # one or more `Learner`s (from `load_model`) with the same classes
                    files, # image files, predicted in this order
                    bs:int=64, vote:str='mean', # 'mean' (average the probabilities) or 'majority'
@@ -148,6 +154,17 @@ def ensemble_probs(learners, # one or more `Learner`s (from `load_model`) with t
     return probs, (votes + probs).argmax(1)  # a vote outweighs any probability difference (< 1)
 
 # %% ../nbs/04_inference.ipynb
+def probs_table(probs:Tensor, preds:Tensor, # class probabilities (one row per file) and the predicted class indices
+                vocab:list, files, folder:Path # the class names; the files, named relative to `folder`
+               ) -> pd.DataFrame:
+    "`predict_folder`'s table: file, predicted species, its probability, then every class's probability."
+    df = pd.DataFrame(probs.numpy(), columns=vocab)
+    df.insert(0, 'file', [Path(f).relative_to(folder).as_posix() for f in files])
+    df.insert(1, 'species', [vocab[i] for i in preds])
+    df.insert(2, 'prob', probs.gather(1, preds[:, None])[:, 0].numpy())
+    return df
+
+# %% ../nbs/04_inference.ipynb
 def predict_folder(learn, # a `Learner` (from `load_model` or training) or a list of them (an ensemble)
                    folder:Path, # images to classify, flat or nested
                    bs:int=64, # batch size
@@ -162,21 +179,12 @@ def predict_folder(learn, # a `Learner` (from `load_model` or training) or a lis
     probs, preds = ensemble_probs(learners, files, bs, vote=vote, tta=tta, n_tta=n_tta)
     return probs_table(probs, preds, list(learners[0].dls.vocab), files, folder)
 
-def probs_table(probs:Tensor, preds:Tensor, # class probabilities (one row per file) and the predicted class indices
-                vocab:list, files, folder:Path # the class names; the files, named relative to `folder`
-               ) -> pd.DataFrame:
-    "`predict_folder`'s table: file, predicted species, its probability, then every class's probability."
-    df = pd.DataFrame(probs.numpy(), columns=vocab)
-    df.insert(0, 'file', [Path(f).relative_to(folder).as_posix() for f in files])
-    df.insert(1, 'species', [vocab[i] for i in preds])
-    df.insert(2, 'prob', probs.gather(1, preds[:, None])[:, 0].numpy())
-    return df
-
 # %% ../nbs/04_inference.ipynb
 def competition_species() -> list:
     "The 12 species of the competition (the class folders of the bundled sample)."
     return sorted(p.name for p in train_folder(sample_path()).iterdir() if p.is_dir())
 
+# %% ../nbs/04_inference.ipynb
 def check_submission(csv_file:Path, # the submission CSV
                      images:Path, # the test folder it must cover
                      species:list=None, # allowed species; default: the competition's 12

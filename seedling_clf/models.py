@@ -110,6 +110,7 @@ def seedling_metrics() -> list:
     return [accuracy, F1Score(average='micro'), F1Score(average='macro')]
 
 # %% ../nbs/02_models.ipynb
+@delegates(vision_learner, but=['pretrained'])
 def seedling_learner(dls:DataLoaders, # from `seedling_dls`
                      arch:str='tf_efficientnet_lite0', # any timm architecture
                      weights:str|Path='auto', # 'auto', 'timm', 'none' or a local file

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 from fastcore.basics import ifnone, store_attr, patch
+from fastcore.meta import delegates
 from fastcore.foundation import L
 from fastcore.script import call_parse, Param
 from fastai.callback.core import Callback
@@ -307,6 +308,7 @@ def log_run(self:MLflowCallback, out:Path, # the finished run's folder (with run
 
 # %% ../nbs/13_records.ipynb
 @contextmanager
+@delegates(MLflowCallback, but=['uri'])
 def mlflow_tracking(uri:str|None, # tracking URI; `None`: no tracking
                     out:Path, # the run folder the training writes
                     **kwargs # passed to `MLflowCallback` (experiment, run_name)

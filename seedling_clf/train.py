@@ -240,7 +240,7 @@ def _check_values(c:dict) -> dict:
     if c['stage_lrs'] is not None: c['stage_lrs'] = _numbers('stage_lrs', c['stage_lrs'], float, 0, above=True)
     for k in _switches():
         if not isinstance(c[k], (bool, np.bool_)): raise SeedlingError(f"--{k} is a switch (True or False), got {c[k]!r}.")
-    c['data'] = str(train_folder(c['data'] or sample_path()))
+    c['data'] = os.path.abspath(train_folder(c['data'] or sample_path()))  # absolute: the report and the final retrain read it from anywhere
     c['weights'] = str(c['weights']); check_arch(c['arch'], c['weights'])
     return c
 
@@ -412,13 +412,13 @@ def save_checkpoint(learn:Learner, out:Path, state:dict):
     "`out/models/checkpoint.pth`: weights, optimizer, random state (python, numpy, torch, the training sampler's) and `state`; `state` also to `out/checkpoint.json`."
     ck = dict(model=get_model(learn.model).state_dict(), opt=learn.opt.state_dict(), state=state,
               random=get_random_states(), sampler=train_loader(learn).rng.getstate())
-    f = out/'models'/'checkpoint.pth'; f.parent.mkdir(parents=True, exist_ok=True)
+    js, f = checkpoint_files(out); f.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ck, f.with_suffix('.tmp')); f.with_suffix('.tmp').replace(f)  # whole or not at all: a run killed while saving keeps the last one
-    save_json(state, out/'checkpoint.json')  # the same state, for people (and the command line's messages)
+    save_json(state, js)  # the same state, for people (and the command line's messages)
 
 def load_checkpoint(learn:Learner, out:Path) -> dict:
     "Load `save_checkpoint`'s weights, optimizer and random state into `learn` and the random generators; return the checkpoint."
-    ck = torch.load(out/'models'/'checkpoint.pth', map_location=learn.dls.device, weights_only=False)
+    ck = torch.load(checkpoint_files(out)[1], map_location=learn.dls.device, weights_only=False)
     get_model(learn.model).load_state_dict(ck['model'])
     if learn.opt is None: learn.create_opt()
     learn.opt.load_state_dict(ck['opt'])
@@ -427,9 +427,9 @@ def load_checkpoint(learn:Learner, out:Path) -> dict:
 
 def read_checkpoint(out:Path, cfg:TrainConfig) -> dict:
     "The state of `out`'s checkpoint, refused unless it was written with the recipe `cfg` (every option of `TrainConfig`)."
-    f = Path(out)/'models'/'checkpoint.pth'
+    f = checkpoint_files(out)[1]
     if not f.exists():
-        raise SeedlingError(f"--resume but {out} has no checkpoint (models/checkpoint.pth): it is written after each epoch "
+        raise SeedlingError(f"--resume but {out} has no checkpoint ({f}): it is written after each epoch "
                             "and removed when a run finishes. Run without --resume to start afresh.")
     state = torch.load(f, map_location='cpu', weights_only=False)['state']
     was = state['config']
@@ -479,7 +479,7 @@ def oversampled_dls(dls:DataLoaders) -> DataLoaders:
     return DataLoaders(dls.train.new(cls=WeightedDL, wgts=wgts), dls.valid, path=dls.path, device=dls.device)
 
 # %% ../nbs/03_train.ipynb
-RUN_OUTPUTS = ('model.pkl', 'model.safetensors', 'model.json', 'run.json', 'data_manifest.csv', 'metrics.json', 'history.csv', 'losses.png', 'confusion_matrix.png', 'lr_find*.png', 'checkpoint.json',
+RUN_OUTPUTS = ('model.pkl', 'model.safetensors', 'model.json', 'run.json', 'data_manifest.csv', 'metrics.json', 'history.csv', 'losses.png', 'confusion_matrix.png', 'lr_find*.png', checkpoint_files('')[0].name,
                'models/*.pth', 'snapshots/*.pkl', 'eval/*', 'audit/*', 'report.html')
 
 def start_run(out:Path, resume:bool=False # continuing the run in `out`: keep its files
@@ -503,7 +503,7 @@ def write_outputs(learn:Learner, out:Path, # a trained learner, and its run fold
     export_model(learn, out/'model.pkl')
     if isinstance(getattr(learn, 'arch', None), str): save_safe(learn, out)  # timm models: model.safetensors + model.json, loaded without unpickling
     save_json(metrics, out/'metrics.json')
-    for f in [out/'checkpoint.json', out/'models'/'checkpoint.pth']: f.unlink(missing_ok=True)  # finished: nothing to resume (and not a model file of the record)
+    for f in checkpoint_files(out): f.unlink(missing_ok=True)  # finished: nothing to resume (and not a model file of the record)
     settings = dict(metrics['settings'], data=str(train_folder(metrics['settings'].get('data') or sample_path())))
     write_run_record(out, settings, metrics, learn.dls, ifnone(start, time.time()))  # data, split, code and model hashes
     return out/'metrics.json'

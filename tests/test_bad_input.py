@@ -5,13 +5,14 @@ that never started, and every file in the working directory unchanged (same path
 
 Bad images are made here with PIL, never committed. Cases that fail before training import no more than the
 tool itself does; the trainer's cases pass `--no_lr_find` and a tiny size so that a regression fails fast."""
-import hashlib, os, re, shutil, subprocess, sys
+import hashlib, os, re, shutil, subprocess, sys, time
+from dataclasses import fields
 from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
 from conftest import BIN
-from seedling_clf.core import sample_path
+from seedling_clf.core import sample_path, checkpoint_files, SeedlingError, LOCK_FILE
 
 SAMPLE = sample_path()/'train'
 TWO = ['Charlock', 'Maize']  # two classes of the bundled sample: enough for a dataset
@@ -188,6 +189,53 @@ CASES = {
     'report run folder missing': _report_missing_run,
 }
 
+# ---- `--resume` with a changed option: one case per field of the recipe (`TrainConfig`), each changed to another
+# value that `train_config` accepts, against the checkpoint of a run killed after its first epoch (`interrupted_run`)
+
+INTERRUPTED = ['--size', '32', '--bs', '16', '--no_lr_find', '--freeze_epochs', '1', '--epochs', '30', '--head_from_features']
+
+def other_values(cfg, f):
+    "Values to try for option `f` of `cfg`, derived from its type (and its choices): none is a hand list per option."
+    from seedling_clf.models import WEIGHT_PACKAGES
+    from seedling_clf.train import CHOICES
+    v = getattr(cfg, f.name)
+    if f.name in CHOICES: return [c for c in CHOICES[f.name] if c != v]
+    if f.name == 'arch': return [a for a in WEIGHT_PACKAGES if a != v]  # any other must download its weights
+    if v is None: return dict(int=[1, 2], float=[0.5], list=[[1] * len(cfg.sizes)])[f.type]
+    return dict(bool=lambda: [not v], int=lambda: [v + 1], float=lambda: [v / 2], list=lambda: [[x * 2 for x in v]],
+                str=lambda: ['none', f'{v} copy'])[f.type]()
+
+def changed_config(cfg, name):
+    "`cfg` with option `name` changed: the first of `other_values` that `train_config` accepts and that changes it."
+    from seedling_clf.train import TrainConfig, train_config
+    f = next(f for f in fields(TrainConfig) if f.name == name)
+    for v in other_values(cfg, f):
+        try: new = train_config(cfg, **{name: v})
+        except SeedlingError: continue
+        if getattr(new, name) != getattr(cfg, name): return new
+    raise AssertionError(f"no other value of --{name} is accepted: extend other_values")
+
+def option_words(cfg, name):
+    "The words of `config_args(cfg, full=True)` that set option `name`: `--name VALUE`, or the switch `--name`/`--no_name`."
+    from seedling_clf.train import config_args
+    words = config_args(cfg, full=True)
+    i = next(i for i, w in enumerate(words) if w in (f'--{name}', f'--no_{name}'))
+    return words[i:i+2] if i + 1 < len(words) and not words[i+1].startswith('--') else [words[i]]
+
+def resume_changed(name):
+    def setup(d, m):
+        from seedling_clf.train import train_config, parse_train_args
+        new = changed_config(train_config(**parse_train_args(INTERRUPTED)), name)
+        return ['seedling_train', '--out', 'run', *INTERRUPTED, *option_words(new, name), '--resume'], [f'--{name} ', 'run', '--resume']
+    return setup
+
+def recipe_fields():
+    from seedling_clf.train import TrainConfig
+    return [f.name for f in fields(TrainConfig)]
+
+RESUME_CASES = {f'resume with --{name} changed': resume_changed(name) for name in recipe_fields()}
+CASES.update(RESUME_CASES)
+
 NEEDS_MODEL = {k for k in CASES if k.startswith(('zero-byte test', 'truncated test', 'text as a PNG in test', 'skip_bad, every test',
                                                    'odd but valid test', 'csv ', 'images folder', 'no --images', 'unknown vote', 'clean with'))}
 
@@ -200,6 +248,21 @@ def model_file(tmp_path_factory):
     fn = tmp_path_factory.mktemp('model')/'model.pkl'
     seedling_learner(seedling_dls(size=32, bs=16)).export(fn)
     return fn
+
+
+@pytest.fixture(scope='session')
+def interrupted_run(tmp_path_factory):
+    "The folder of a `seedling_train` run (options `INTERRUPTED`) killed with SIGKILL after its first epoch: it holds the checkpoint."
+    d = tmp_path_factory.mktemp('interrupted')
+    with open(d/'stderr.txt', 'w') as err:
+        p = subprocess.Popen([str(BIN/'seedling_train'), '--out', 'run', *INTERRUPTED], cwd=d, stdout=subprocess.DEVNULL, stderr=err,
+                             env={**os.environ, 'MPLBACKEND': 'Agg'})
+        limit = time.time() + 900
+        while not all(f.exists() for f in checkpoint_files(d/'run')) and p.poll() is None and time.time() < limit: time.sleep(0.05)
+        p.kill(); p.wait()
+    assert all(f.exists() for f in checkpoint_files(d/'run')), (d/'stderr.txt').read_text()[-3000:]
+    (d/'run'/LOCK_FILE).unlink(missing_ok=True)  # the killed run's lock: the next run would take it over and remove it
+    return d/'run'
 
 
 def run_in(d, tool, *args, timeout=900):  # generous: on a loaded 2-core machine a start-up alone can take minutes
@@ -216,6 +279,7 @@ def test_bad_input(case, tmp_path, request):
     d = tmp_path/'work dir é'; d.mkdir()
     m = None
     if case in NEEDS_MODEL: m = 'model.pkl'; shutil.copy(request.getfixturevalue('model_file'), d/m)
+    if case in RESUME_CASES: shutil.copytree(request.getfixturevalue('interrupted_run'), d/'run')
     (tool, *args), names = CASES[case](d, m)
     before = state(d)
     res = run_in(d, tool, *args)
