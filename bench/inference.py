@@ -99,8 +99,8 @@ def markdown(res) -> str:
     lines = [f"# Inference: folder -> CSV ({res['n_images']} images of {res['images']})", '',
              f"Model: `{res['model']}` ({res['arch']}, {res['size']} px; {res['model_note']}). Device: {res['device']}. "
              f"Best of {res['rounds']} alternating rounds, each configuration in a fresh process. "
-             "**The machine was shared with other engineers' jobs during this run** (load average "
-             f"{res['load_before']} before, {res['load_after']} after), so absolute figures are noisy; the ratios come from the same run.", '',
+             f"The 1-minute load average was {res['load_before']} before the run and {res['load_after']} after it (the run itself keeps "
+             "the 2 cores busy; a benchmark run just before also counts): absolute figures move with the machine's load, the ratios come from the same run.", '',
              '| configuration | images/s, load excluded | images/s, start-up + load included | load s | predict s | peak RSS MB | x stock fastai (excl.) |',
              '|---|---|---|---|---|---|---|']
     base = rows['fastai']['images_per_s_excluded']
@@ -143,7 +143,7 @@ def main():
     rel = lambda q: os.path.relpath(Path(q).resolve(), ROOT)
     res = dict(images=rel(images), n_images=best['onnx']['n_images'], model=rel(run), arch=meta['arch'], size=meta['preprocessing']['size'][0],
                model_note='trained by seedling_train' if (run/'metrics.json').exists() else 'packaged ImageNet body, untrained head: speed does not depend on accuracy', rounds=a.rounds, bs=a.bs,
-               load_before=round(load_before, 1), load_after=round(os.getloadavg()[0], 1), shared_machine=True,
+               load_before=round(load_before, 1), load_after=round(os.getloadavg()[0], 1),
                results=best, all_rounds=rounds, agreement={k: float((csvs[k].species == csvs['fastai'].species).mean()) for k in ('torch', 'onnx')},
                command='python bench/inference.py' + (f' --rounds {a.rounds}' if a.rounds != 2 else ''), **run_info())
     res['device'] = res['device']

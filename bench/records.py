@@ -14,7 +14,7 @@ Writes bench/results/records.{json,md}; the runs go to bench/runs/records/.
 
     python bench/records.py [--data DIR] [--steps 8] [--train]
 """
-import argparse, json, subprocess, sys, time, warnings
+import argparse, json, os, subprocess, sys, time, warnings
 import numpy as np
 from pathlib import Path
 
@@ -67,11 +67,11 @@ def time_steps(data, steps=8, size=128, bs=32):
 
 
 def train(data, out, *flags):
-    "Run the benchmark's one-epoch seedling_train command into `out`; its record."
-    cmd = [str(BIN/'seedling_train'), '--data', str(data), '--out', str(out), '--epochs', '1', '--freeze_epochs', '0',
-           '--sizes', '128', '--no_lr_find', *flags]
-    print(' '.join(cmd[1:]), flush=True)
-    subprocess.run(cmd, check=True)
+    "Run the benchmark's one-epoch seedling_train command into `out`, from the repository with relative paths, as a user would; its record."
+    rel_data, rel_out = os.path.relpath(data, REPO), os.path.relpath(out, REPO)
+    cmd = ['seedling_train', '--data', rel_data, '--out', rel_out, '--epochs', '1', '--freeze_epochs', '0', '--sizes', '128', '--no_lr_find', *flags]
+    print(' '.join(cmd), flush=True)
+    subprocess.run([str(BIN/cmd[0]), *cmd[1:]], check=True, cwd=REPO)
     return read_run_record(out)
 
 
@@ -104,7 +104,7 @@ def main():
         table = runs_table(runs).to_string(index=False, float_format=lambda v: f"{v:.4f}")
         diff = compare_runs(runs/'default', runs/'deterministic').to_string(index=False)
         print(table, diff, f"--deterministic: {t:.2f}x the wall time", sep='\n\n')
-        md += [f"One epoch at 128 px on the full data (no head-only epoch, no lr_find), once each on a shared CPU: "
+        md += [f"One epoch at 128 px on the full data (no head-only epoch, no lr_find), once each ({res['device']}): "
                f"{d['default']['wall_time_s']:.0f} s without `--deterministic`, {d['deterministic']['wall_time_s']:.0f} s with it "
                f"({t:.2f}x).\n", f"`seedling_runs {rel(runs)}`:\n\n```\n{table}\n```\n",
                f"`seedling_runs --compare {rel(runs/'default')} {rel(runs/'deterministic')}`:\n\n```\n{diff}\n```\n"]

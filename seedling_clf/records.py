@@ -119,7 +119,7 @@ def write_run_record(out:Path, # the run folder, with its model files already wr
     manifest = data_manifest([*train, *valid], root)
     manifest.to_csv(out/MANIFEST_FILE, index=False)
     env = run_info()
-    rec = dict(command=list(sys.argv), recipe=settings, seed=settings.get('seed'),
+    rec = dict(command=[Path(sys.argv[0]).name, *sys.argv[1:]], recipe=settings, seed=settings.get('seed'),  # the tool by name, as typed
                data=dict(root=str(root), n_images=len(manifest), bytes=int(manifest['size'].sum()),
                          sha256=manifest_hash(manifest), manifest=MANIFEST_FILE),
                split=dict(valid_pct=settings.get('valid_pct'), n_train=len(train), n_valid=len(valid), sha256=split_hash(valid, root)),

@@ -110,3 +110,17 @@ def test_audit_cli(tmp_path):
     res = run('seedling_audit', '--out', tmp_path)
     assert '120 images in 12 classes' in res.stdout and 'duplicates: 1' in res.stdout
     assert json.loads((tmp_path/'audit.json').read_text())['class_counts']['Maize'] == 10
+
+
+def test_relative_data_is_found_by_the_report_from_another_folder(sample_copy, tmp_path, monkeypatch):
+    "Trained from one folder with a relative --data and --out (spaces, accents), reported from another: the run names its data absolutely."
+    work, elsewhere = tmp_path/'my work é', tmp_path/'elsewhere'
+    work.mkdir(); elsewhere.mkdir(); shutil.move(sample_copy, work/'my data é')
+    monkeypatch.chdir(work)
+    run('seedling_train', '--data', 'my data é', '--out', 'runs/r é', '--size', 32, '--bs', 16, '--epochs', 0, '--freeze_epochs', 1, '--no_lr_find')
+    data = json.loads(Path('runs/r é/metrics.json').read_text())['settings']['data']
+    assert Path(data).is_absolute() and Path(data).resolve() == (work/'my data é'/'train').resolve(), data
+    monkeypatch.chdir(elsewhere)
+    res = run('seedling_report', '../my work é/runs/r é')
+    page = (work/'runs'/'r é'/'report.html').read_text()
+    assert '>Top losses</h2>' in page and '>Per-class scores</h2>' in page, res.stdout  # evaluated on the recorded data
