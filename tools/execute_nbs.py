@@ -63,14 +63,29 @@ def small_outputs(nb, max_lines:int=60, max_kb:int=300):
     return nb
 
 
-def execute(path:Path, timeout:int=600, **kw) -> float:
-    "Run notebook `path` in a fresh kernel (cwd = its folder); store small outputs; the seconds it took."
+def test_flags() -> list:
+    "settings.ini's `tst_flags` (e.g. `slow`): the flags that `nbdev_test` skips unless asked for."
+    from configparser import ConfigParser
+    cfg = ConfigParser(); cfg.read(ROOT/'settings.ini')
+    return cfg['DEFAULT'].get('tst_flags', '').split()
+
+
+def is_flagged(cell, flags) -> bool:
+    "Whether a code cell carries one of `flags` as an nbdev directive (`#| slow`)."
+    return any(re.fullmatch(rf'#\|\s*({"|".join(map(re.escape, flags))})\s*', l.strip()) for l in cell.source.splitlines()) if flags else False
+
+
+def execute(path:Path, timeout:int=600, skip_flagged:bool=False, **kw) -> float:
+    "Run notebook `path` in a fresh kernel (cwd = its folder); store small outputs; the seconds it took. `skip_flagged`: flagged cells keep their source and outputs but do not run."
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
+    skipped = {i: (c.source, c.outputs) for i, c in enumerate(nb.cells) if c.cell_type == 'code' and skip_flagged and is_flagged(c, test_flags())}
+    for i in skipped: nb.cells[i].source = ''
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep)}
     env.pop('MPLBACKEND', None)   # the kernel's inline backend draws the plots into the notebook; Agg would not
     start = time.time()
     NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}}).execute(env=env)
+    for i, (source, outputs) in skipped.items(): nb.cells[i].source, nb.cells[i].outputs = source, outputs
     nbformat.write(small_outputs(nb, **kw), path)
     from nbdev.clean import nbdev_clean
     nbdev_clean.__wrapped__(fname=str(path))   # not its command-line parser
@@ -83,10 +98,11 @@ if __name__ == '__main__':
     ap.add_argument('--timeout', type=int, default=600, help='seconds one cell may run')
     ap.add_argument('--max_lines', type=int, default=60, help='lines of text kept per output')
     ap.add_argument('--max_kb', type=int, default=300, help='largest output stored, in KB')
+    ap.add_argument('--skip_flagged', action='store_true', help="don't run the cells flagged with settings.ini's tst_flags (#| slow)")
     a = ap.parse_args()
     failed = []
     for p in a.notebooks or sorted(NBS.glob('*.ipynb')):
-        try: print(f"{p}: executed in {execute(p, a.timeout, max_lines=a.max_lines, max_kb=a.max_kb):.0f} s, "
+        try: print(f"{p}: executed in {execute(p, a.timeout, a.skip_flagged, max_lines=a.max_lines, max_kb=a.max_kb):.0f} s, "
                    f"{Path(p).stat().st_size//1024} KB", flush=True)
         except CellExecutionError as e:
             failed.append(str(p)); print(f"{p}: FAILED, left unchanged\n{str(e)[-3000:]}", flush=True)
