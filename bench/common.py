@@ -9,3 +9,17 @@ def full_data_path() -> Path|None:
         p = d/'shared'/'data'/'plant-seedlings-150'
         if (p/'train').is_dir(): return p
     return None
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def rel(p) -> str:
+    "`p` relative to the repository (`../shared/...` for the data beside it): results carry no path of this machine."
+    return Path(os.path.relpath(Path(p).resolve(), REPO)).as_posix()
+
+
+def relative_paths(obj):
+    "`obj` (a results dict, list, ...) with every string that is an absolute path of this machine made `rel`."
+    if isinstance(obj, dict): return {k: relative_paths(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)): return [relative_paths(v) for v in obj]
+    return rel(obj) if isinstance(obj, str) and os.path.isabs(obj) and os.path.exists(obj) else obj

@@ -14,7 +14,7 @@ the full recipe on 2 cores); its accuracy row is then the earlier full run's, fr
 
     python bench/foundation.py [--data DIR] [--only ours|stock] [--stock_epochs N] [--smoke]
 """
-import argparse, json, os, time, warnings
+import argparse, json, time, warnings
 from pathlib import Path
 
 warnings.simplefilter('ignore')
@@ -22,7 +22,7 @@ import matplotlib; matplotlib.use('Agg')
 from fastai.vision.all import *
 from seedling_clf.core import sample_path, run_info, save_json
 from seedling_clf.train import train_settings
-from common import full_data_path
+from common import full_data_path, rel, relative_paths
 from seedling_clf.data import labelled_images, stratified_splitter
 from seedling_clf.models import pretrained_file
 from seedling_clf.train import train_classifier, classification_metrics
@@ -107,9 +107,9 @@ def main():
     if ratio: print(f"training speed, unfrozen epochs at {size} px, batch size {cfg['bs']}: ours {ours} images/s, stock {stock} images/s: {ratio}x", flush=True)
     if a.smoke: return
     n_train, n_valid = map(len, stratified_splitter(0.2, 42)(labelled_images(data)))
-    res = dict(data=os.path.relpath(data, HERE.parent), n_train=n_train, n_valid=n_valid, epochs=f"1 frozen + {cfg['epochs']} unfrozen", size=cfg['size'], preset=cfg, runs=rows,
+    res = dict(data=rel(data), n_train=n_train, n_valid=n_valid, epochs=f"1 frozen + {cfg['epochs']} unfrozen", size=cfg['size'], preset=cfg, runs=rows,
                training_speed=dict(speed, ratio_unfrozen=ratio, bs=cfg['bs']), **run_info())
-    out = HERE/'results'; save_json(res, out/'foundation.json')
+    out = HERE/'results'; save_json(relative_paths(res), out/'foundation.json')
     md = [f"# Foundation benchmark\n", f"Full data `{res['data']}` ({n_train} train / {n_valid} validation images, seeded stratified split), "
           f"tf_efficientnet_lite0 with packaged ImageNet weights, {res['epochs']} epochs, {res['device']}. "
           f"Ours: the `fast` preset, {cfg['freeze_epochs']} frozen epoch(s) and " + ', then '.join(f"{e} unfrozen at {s} px" for s, e in zip(cfg.get('sizes') or [cfg['size']], cfg.get('stage_epochs') or [cfg['epochs']]))

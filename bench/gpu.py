@@ -21,6 +21,7 @@ same code on a few images of the bundled sample at tiny sizes, on whatever devic
 """
 import argparse, json, os, platform, subprocess, sys, tempfile, time, traceback, warnings
 from pathlib import Path
+from common import full_data_path, rel
 
 warnings.simplefilter('ignore')
 import matplotlib; matplotlib.use('Agg')
@@ -31,12 +32,6 @@ REPO = HERE.parent
 # First guesses of each part's seconds on an H100/H200 (start-up included); a preset's later seeds use its measured time.
 GUESS_S = dict(epoch=60, tta=30, fast=75, best=120)
 
-
-def rel(p) -> str:
-    "`p` relative to the repository when it lies inside it."
-    p = Path(p).resolve()
-    try: return str(p.relative_to(REPO.resolve()))
-    except ValueError: return str(p)
 
 
 def say(*args): print(*args, flush=True)
@@ -261,7 +256,6 @@ def main():
     a = p.parse_args()
     start = time.time()
     from seedling_clf.core import sample_path
-    from common import full_data_path
     if a.smoke: a.data, a.size, a.bs, a.epochs, a.tta_bs, a.n_tta = a.data or smoke_data(), 32, 8, 1, 8, 2
     default = REPO/'.gpu_data'/'plant-seedlings-150'
     a.data = Path(a.data or (default if default.is_dir() else full_data_path() or default))

@@ -116,7 +116,7 @@ def markdown(res) -> str:
 def main():
     sys.path.insert(0, str(ROOT))
     from seedling_clf.core import run_info, save_json
-    from common import full_data_path
+    from common import full_data_path, rel
     import pandas as pd
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--model', default=str(HERE/'runs'/'inference'), help='run folder with model.pkl, model.json/.safetensors and model.onnx')
@@ -140,7 +140,6 @@ def main():
     best = {k: max(v, key=lambda o: o['images_per_s_excluded']) for k, v in rounds.items()}
     csvs = {k: pd.read_csv(tmp/f'{k}.csv').sort_values('file').reset_index(drop=True) for k in NAMES}
     meta = json.loads((run/'model.json').read_text())
-    rel = lambda q: os.path.relpath(Path(q).resolve(), ROOT)
     res = dict(images=rel(images), n_images=best['onnx']['n_images'], model=rel(run), arch=meta['arch'], size=meta['preprocessing']['size'][0],
                model_note='trained by seedling_train' if (run/'metrics.json').exists() else 'packaged ImageNet body, untrained head: speed does not depend on accuracy', rounds=a.rounds, bs=a.bs,
                load_before=round(load_before, 1), load_after=round(os.getloadavg()[0], 1),

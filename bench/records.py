@@ -14,13 +14,13 @@ Writes bench/results/records.{json,md}; the runs go to bench/runs/records/.
 
     python bench/records.py [--data DIR] [--steps 8] [--train]
 """
-import argparse, json, os, subprocess, sys, time, warnings
+import argparse, json, subprocess, sys, time, warnings
 import numpy as np
 from pathlib import Path
 
 warnings.simplefilter('ignore')
 from seedling_clf.core import run_info, save_json, train_folder
-from common import full_data_path
+from common import full_data_path, rel, relative_paths
 from seedling_clf.data import labelled_images
 from seedling_clf.records import data_manifest, manifest_hash, runs_table, compare_runs, read_run_record
 
@@ -29,7 +29,6 @@ REPO = HERE.parent
 BIN = Path(sys.executable).parent
 
 
-def rel(p): return Path(p).resolve().relative_to(REPO).as_posix() if Path(p).resolve().is_relative_to(REPO) else str(p)
 
 
 def time_manifest(data, repeats=3):
@@ -68,8 +67,7 @@ def time_steps(data, steps=8, size=128, bs=32):
 
 def train(data, out, *flags):
     "Run the benchmark's one-epoch seedling_train command into `out`, from the repository with relative paths, as a user would; its record."
-    rel_data, rel_out = os.path.relpath(data, REPO), os.path.relpath(out, REPO)
-    cmd = ['seedling_train', '--data', rel_data, '--out', rel_out, '--epochs', '1', '--freeze_epochs', '0', '--sizes', '128', '--no_lr_find', *flags]
+    cmd = ['seedling_train', '--data', rel(data), '--out', rel(out), '--epochs', '1', '--freeze_epochs', '0', '--sizes', '128', '--no_lr_find', *flags]
     print(' '.join(cmd), flush=True)
     subprocess.run([str(BIN/cmd[0]), *cmd[1:]], check=True, cwd=REPO)
     return read_run_record(out)
@@ -109,7 +107,7 @@ def main():
                f"({t:.2f}x).\n", f"`seedling_runs {rel(runs)}`:\n\n```\n{table}\n```\n",
                f"`seedling_runs --compare {rel(runs/'default')} {rel(runs/'deterministic')}`:\n\n```\n{diff}\n```\n"]
     (HERE/'results').mkdir(exist_ok=True)
-    save_json(res, HERE/'results'/'records.json')
+    save_json(relative_paths(res), HERE/'results'/'records.json')
     (HERE/'results'/'records.md').write_text('\n'.join(md))
     print(f"wrote {rel(HERE/'results'/'records.json')} and records.md")
 

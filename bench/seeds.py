@@ -12,20 +12,15 @@ evaluation and export. Anything after `--` is passed to `seedling_train` unchang
 Writes bench/results/seeds/<name>.json (every run's figures) and regenerates bench/results/seeds.md (one row per
 recipe). Run folders go to bench/runs/seeds/<name>/seed<S>/ (ignored by git).
 """
-import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, json, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
+from common import rel
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS, RUNS = ROOT/'bench'/'results', ROOT/'bench'/'runs'/'seeds'
 FULL_DATA = ROOT.parent/'shared'/'data'/'plant-seedlings-150'  # this workplace's copy of the Kaggle data
 WEAK_CLASS = 'Black-grass'
 
-
-def rel(p):
-    "`p` relative to the repository when it lies inside it (results carry no path of this machine)."
-    p = Path(p).resolve()
-    try: return str(p.relative_to(ROOT))
-    except ValueError: return os.path.relpath(p, ROOT)
 
 
 def train_cmd():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbdev.config import get_config
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,13 +64,6 @@ def small_outputs(nb, max_lines:int=60, max_kb:int=300):
     return nb
 
 
-def test_flags() -> list:
-    "settings.ini's `tst_flags` (e.g. `slow`): the flags that `nbdev_test` skips unless asked for."
-    from configparser import ConfigParser
-    cfg = ConfigParser(); cfg.read(ROOT/'settings.ini')
-    return cfg['DEFAULT'].get('tst_flags', '').split()
-
-
 def is_flagged(cell, flags) -> bool:
     "Whether a code cell carries one of `flags` as an nbdev directive (`#| slow`)."
     return any(re.fullmatch(rf'#\|\s*({"|".join(map(re.escape, flags))})\s*', l.strip()) for l in cell.source.splitlines()) if flags else False
@@ -79,7 +73,8 @@ def execute(path:Path, timeout:int=600, skip_flagged:bool=False, **kw) -> float:
     "Run notebook `path` in a fresh kernel (cwd = its folder); store small outputs; the seconds it took. `skip_flagged`: flagged cells keep their source and outputs but do not run."
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
-    skipped = {i: (c.source, c.outputs) for i, c in enumerate(nb.cells) if c.cell_type == 'code' and skip_flagged and is_flagged(c, test_flags())}
+    flags = get_config(path=ROOT).tst_flags.split() if skip_flagged else []  # what `nbdev_test` skips unless asked for
+    skipped = {i: (c.source, c.outputs) for i, c in enumerate(nb.cells) if c.cell_type == 'code' and is_flagged(c, flags)}
     for i in skipped: nb.cells[i].source = ''
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep)}
     env.pop('MPLBACKEND', None)   # the kernel's inline backend draws the plots into the notebook; Agg would not
