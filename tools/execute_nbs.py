@@ -6,7 +6,7 @@ on the path, as `nbdev_test` runs it. A notebook whose cell fails is left as it 
 Cells flagged with one of settings.ini's `tst_flags` (`#| slow`) run too unless `--skip_flagged` says otherwise.
 
 The stored outputs are kept small and renderable, so the docs show them and the repository stays light:
-fastprogress's HTML progress bars, the warnings that installed packages raise, and widget views (which need a live kernel; store a static rendering or a
+paths of this machine (the checkout, temp folders) are made neutral, fastprogress's HTML progress bars, the warnings that installed packages raise, and widget views (which need a live kernel; store a static rendering or a
 screenshot for those instead) are dropped, carriage-return progress lines in text output are reduced to their last
 state, long text is cut to `--max_lines`, and an output over `--max_kb` is replaced by a note. Plots use the inline
 backend's defaults (72 dpi). Then the notebook goes through `nbdev_clean`, which keeps outputs (`clear_all = False`).
@@ -46,6 +46,31 @@ def drop_library_warnings(text:str) -> str:
 def out_size(out) -> int: return len(json.dumps(out))
 
 
+MACHINE_PATHS = [(re.compile(re.escape(str(ROOT)) + r'/?'), ''),              # this checkout: paths read from the repo root
+                 (re.compile(r'/tmp/ipykernel_\d+/\d+\.py'), '<cell>'),      # the code of a cell
+                 (re.compile(r'/tmp/tmp[\w.-]+'), '<tmp>')]                   # a tempfile folder of a test cell
+
+
+def scrub_paths(text:str) -> str:
+    "`text` with this machine's paths (the checkout, temp folders, kernel cell files) replaced by neutral ones."
+    for pat, repl in MACHINE_PATHS: text = pat.sub(repl, text)
+    return text
+
+
+def scrub_output(out):
+    "An output whose text fields (stream text, plain/HTML/markdown data, tracebacks) carry no path of this machine."
+    if 'text' in out: out['text'] = scrub_paths(out['text'])
+    for k in ('text/plain', 'text/html', 'text/markdown'):
+        if k in out.get('data', {}): out['data'][k] = scrub_paths(''.join(out['data'][k]))
+    return out
+
+
+def machine_paths_left(nb) -> list:
+    "The stored outputs' lines that still name a folder of this machine (checked after `small_outputs`)."
+    text = json.dumps([c.get('outputs', []) for c in nb.cells])
+    return sorted(set(re.findall(r'[^"\\]{0,60}(?:/tmp/|/home/|/root/|/work/)[^"\\]{0,60}', text)))
+
+
 def small_outputs(nb, max_lines:int=60, max_kb:int=300):
     "Drop what a static page cannot show and cap what is too big (see the module's docstring)."
     nb.metadata.pop('widgets', None)
@@ -54,6 +79,7 @@ def small_outputs(nb, max_lines:int=60, max_kb:int=300):
         outs = []
         for o in c.outputs:
             if is_progress_bar(o): continue
+            o = scrub_output(o)
             if o.output_type == 'stream':
                 o.text = squeeze_text(drop_library_warnings(o.text) if o.name == 'stderr' else o.text, max_lines)
                 if not o.text.strip(): continue
@@ -82,6 +108,7 @@ def execute(path:Path, timeout:int=600, skip_flagged:bool=False, **kw) -> float:
     NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}}).execute(env=env)
     for i, (source, outputs) in skipped.items(): nb.cells[i].source, nb.cells[i].outputs = source, outputs
     nbformat.write(small_outputs(nb, **kw), path)
+    if left := machine_paths_left(nb): print(f"{path.name}: outputs still name folders of this machine:", *left, sep='\n  ')
     from nbdev.clean import nbdev_clean
     nbdev_clean.__wrapped__(fname=str(path))   # not its command-line parser
     return time.time() - start
