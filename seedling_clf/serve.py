@@ -7,9 +7,10 @@ from __future__ import annotations
 import contextlib, importlib.metadata, io, json, os, warnings
 from copy import deepcopy
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd, timm
 from fastai.vision.all import *
+from concurrent.futures import ThreadPoolExecutor  # after fastai's *: fastcore's class of that name starts a multiprocessing
+                                                   # Manager process on every `map` (predicting ran at half speed)
 from fastcore.script import call_parse, Param
 from .core import *
 from .cli import run_cli
@@ -147,14 +148,17 @@ class ImagePrep:
     "Image files -> the model's input batch, exactly as fastai's validation transforms recorded in `meta` do."
     def __init__(self, meta:dict):
         p = self.prep = meta['preprocessing']
-        self.resize = Resize(tuple(p['size']), method=p['resize_method'], pad_mode=p['pad_mode'],
-                             resamples=(getattr(Image.Resampling, p['resample'].upper()), Image.Resampling.NEAREST))
+        self.resample = getattr(Image.Resampling, p['resample'].upper())
+        self.resize = Resize(tuple(p['size']), method=p['resize_method'], pad_mode=p['pad_mode'], resamples=(self.resample, Image.Resampling.NEAREST))
         stat = lambda v: tensor(v).view(1, -1, 1, 1) if v else None
         self.mean, self.std = stat(p['mean']), stat(p['std'])
 
     def load(self, fn:Path) -> np.ndarray:
         "One image file decoded (as RGB) and resized: uint8, height x width x 3."
-        return np.asarray(self.resize(PILImage.create(fn), split_idx=1))
+        img = PILImage.create(fn)
+        if self.prep['resize_method'] == ResizeMethod.Squish:  # at validation `Resize` crops the whole image (a no-op), then
+            return np.asarray(img.resize(self.resize.size, self.resample))  # resizes: PIL's resize alone is the same, 1.5x faster
+        return np.asarray(self.resize(img, split_idx=1))
 
     def batch(self, images:list) -> Tensor:
         "Float batch (N x 3 x H x W) of decoded `images`, scaled and normalized."
