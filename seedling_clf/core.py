@@ -12,7 +12,7 @@ from fastcore.xtras import Path
 
 # %% auto 0
 __all__ = ['SAMPLE_PATH', 'LOCK_FILE', 'SeedlingError', 'short_list', 'sample_path', 'train_folder', 'cache_dir', 'on_gpu',
-           'run_info', 'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
+           'cpu_cores', 'run_info', 'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
 
 # %% ../nbs/00_core.ipynb
 class SeedlingError(ValueError):
@@ -52,6 +52,11 @@ def cache_dir(*parts) -> Path:
 def on_gpu() -> bool:
     "Whether training will run on a CUDA GPU."
     return torch.cuda.is_available()
+
+def cpu_cores() -> int:
+    "Cores this process may use (the affinity mask, which containers and `taskset` set), at least 1."
+    try: return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError: return os.cpu_count() or 1
 
 def run_info() -> dict:
     "Versions and the device, recorded with each run."

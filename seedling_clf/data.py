@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb 4
 from __future__ import annotations
-import hashlib, warnings
+import concurrent.futures, hashlib, warnings
 from collections import Counter, defaultdict
 from PIL import Image, UnidentifiedImageError
 from fastai.vision.all import *
@@ -47,7 +47,8 @@ def usable_images(files, # image files to check
                   what:str='images' # how the files are named in messages
                  ) -> L:
     "The files of `files` that decode; raise a `SeedlingError` naming the others unless `skip_bad`."
-    bad = [(f, r) for f in files if (r := check_image(f)) is not None]
+    with concurrent.futures.ThreadPoolExecutor(cpu_cores()) as pool:  # Python's pool (fastcore's starts a process per map)
+        bad = [(f, r) for f, r in zip(files, pool.map(check_image, files)) if r is not None]  # PIL decodes without the GIL
     if not bad: return L(files)
     listing = short_list(f"{f}: {r}" for f, r in bad)
     if not skip_bad:

@@ -17,7 +17,7 @@ from .cli import run_cli
 
 # %% auto 0
 __all__ = ['MODEL_FORMAT', 'ONNX_OPSET', 'ENGINES', 'preprocessing', 'package_versions', 'model_meta', 'save_safe', 'read_meta',
-           'safe_model', 'inference_dls', 'safe_files', 'load_safe', 'ImagePrep', 'dihedral', 'cpu_cores', 'prefetched',
+           'safe_model', 'inference_dls', 'safe_files', 'load_safe', 'ImagePrep', 'dihedral', 'prefetched',
            'predict_batches', 'torch_runner', 'onnx_session', 'onnx_runner', 'export_onnx', 'engine_model',
            'engine_predict_folder', 'seedling_export']
 
@@ -176,11 +176,6 @@ def dihedral(x:Tensor, # a batch, N x C x H x W
     return x
 
 # %% ../nbs/11_serve.ipynb
-def cpu_cores() -> int:
-    "Cores this process may use (the affinity mask, which containers and `taskset` set), at least 1."
-    try: return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError: return os.cpu_count() or 1
-
 def prefetched(fn, items, ahead:int, pool:ThreadPoolExecutor):
     "`fn(item)` for each of `items`, in order, with up to `ahead` calls running in `pool` before they are needed."
     queue = deque()
