@@ -134,7 +134,7 @@ def run_report(run:Path, # a run folder written by `seedling_train` (or `seedlin
     sections.append(('Learning-rate finder', lr_txt + img_html(run/'lr_find.png', 'lr_find: loss against learning rate')))
     hist = pd.read_csv(run/'history.csv') if (run/'history.csv').exists() else None
     htab = table_html(hist.itertuples(index=False), list(hist.columns)) if hist is not None and len(hist) else '<p class="missing">Not available: history.csv.</p>'
-    sections.append(('Training curves', img_html(run/'losses.png', 'training and validation loss per batch') + htab))
+    sections.append(('Training curves', img_html(run/'losses.png', 'training and validation loss per epoch, every stage') + htab))
     sections += _evaluation_sections(run, m, ev, final)
     toc = "".join(f'<li><a href="#s{i}">{html.escape(t)}</a></li>' for i, (t, _) in enumerate(sections))
     body = "".join(f'<h2 id="s{i}">{html.escape(t)}</h2>\n{s}\n' for i, (t, s) in enumerate(sections))

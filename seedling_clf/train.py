@@ -25,9 +25,9 @@ __all__ = ['PRESETS', 'SCHEDULES', 'MIXES', 'MONITORS', 'MIX_ALPHA', 'CHOICES', 
            'skipped_epoch', 'EpochHistory', 'TrainConfig', 'sgdr_epochs', 'config_fields', 'check_arch', 'train_config',
            'config_args', 'train_parser', 'parse_train_args', 'settings_config', 'run_config', 'train_settings',
            'train_plan', 'fit_snapshots', 'Snapshots', 'export_snapshots', 'train_loader', 'save_checkpoint',
-           'load_checkpoint', 'read_checkpoint', 'SaveBest', 'Checkpoint', 'Resume', 'oversampled_dls', 'start_run',
-           'write_outputs', 'run_dls', 'run_loss', 'mix_callbacks', 'run_learner', 'choose_lr', 'fit_features_head',
-           'stage_lr', 'fit_plan_stage', 'fit_plan', 'run_metrics', 'train_classifier']
+           'load_checkpoint', 'read_checkpoint', 'SaveBest', 'Checkpoint', 'Resume', 'oversampled_dls', 'plot_history',
+           'start_run', 'write_outputs', 'run_dls', 'run_loss', 'mix_callbacks', 'run_learner', 'choose_lr',
+           'fit_features_head', 'stage_lr', 'fit_plan_stage', 'fit_plan', 'run_metrics', 'train_classifier']
 
 # %% ../nbs/03_train.ipynb
 def classification_metrics(targs, # true class indices
@@ -479,6 +479,22 @@ def oversampled_dls(dls:DataLoaders) -> DataLoaders:
     return DataLoaders(dls.train.new(cls=WeightedDL, wgts=wgts), dls.valid, path=dls.path, device=dls.device)
 
 # %% ../nbs/03_train.ipynb
+def plot_history(history:list, # one dict per epoch (history.csv's rows): stage, size, train_loss, valid_loss, ...
+                 fname:Path=None # where to save the PNG
+                ):
+    "Training and validation loss per epoch across every stage of a run, a dotted line where a stage begins."
+    h, fig = pd.DataFrame(history), plt.figure(figsize=(6, 3.5))
+    epochs = np.arange(1, len(h) + 1)
+    for col in ['train_loss', 'valid_loss']:
+        if col in h and h[col].notna().any(): plt.plot(epochs, h[col], marker='o', label=col.replace('_', ' '))
+    for start in np.flatnonzero(h.stage.ne(h.stage.shift()).values)[1:]: plt.axvline(start + 0.5, ls=':', c='gray')
+    plt.gca().set(xlabel='epoch', ylabel='loss', title='learning curve: ' + ' -> '.join(h.stage.drop_duplicates()))
+    plt.gca().xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    plt.legend(); plt.tight_layout()
+    if fname: fig.savefig(fname, dpi=100); plt.close(fig)
+    return fig
+
+# %% ../nbs/03_train.ipynb
 RUN_OUTPUTS = ('model.pkl', 'model.safetensors', 'model.json', 'run.json', 'data_manifest.csv', 'metrics.json', 'history.csv', 'losses.png', 'confusion_matrix.png', 'lr_find*.png', checkpoint_files('')[0].name,
                'models/*.pth', 'snapshots/*.pkl', 'eval/*', 'audit/*', 'report.html')
 
@@ -498,7 +514,7 @@ def write_outputs(learn:Learner, out:Path, # a trained learner, and its run fold
     "A finished run's files: confusion_matrix.png (if there is a validation set), losses.png, history.csv, model.pkl and model.safetensors, metrics.json, then run.json."
     out, valid = Path(out), len(learn.dls.valid_ds) > 0
     if valid: plot_confusion(learn, out/'confusion_matrix.png')
-    if learn.recorder.values: learn.recorder.plot_loss(with_valid=valid); plt.savefig(out/'losses.png', dpi=100); plt.close()
+    if history: plot_history(history, out/'losses.png')
     pd.DataFrame(history).to_csv(out/'history.csv', index=False)
     export_model(learn, out/'model.pkl')
     if isinstance(getattr(learn, 'arch', None), str): save_safe(learn, out)  # timm models: model.safetensors + model.json, loaded without unpickling

@@ -25,9 +25,10 @@ WIDGET = 'application/vnd.jupyter.widget-view+json'
 
 
 def is_progress_bar(out) -> bool:
-    "A fastprogress bar (HTML with a `<progress>` element) or a widget view: nothing a static page can show."
+    "A fastprogress bar (HTML with a `<progress>` element, its `<style>` block, or the blank left by a finished bar) or a widget view."
     data = out.get('data', {})
-    return WIDGET in data or '<progress' in ''.join(data.get('text/html', ''))
+    html = ''.join(data.get('text/html', ''))
+    return WIDGET in data or '<progress' in html or ('text/html' in data and not re.sub(r'(?s)<style>.*?</style>', '', html).strip())
 
 
 def squeeze_text(text:str, max_lines:int) -> str:
