@@ -6,7 +6,7 @@ bench/results/slow_cells.{json,md}. Exit status 1 if a notebook fails.
 
     python bench/slow_cells.py [NOTEBOOK ...]
 """
-import json, subprocess, sys, time
+import subprocess, sys, time
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -15,10 +15,12 @@ BIN = Path(sys.executable).parent
 
 
 def slow_notebooks() -> list:
-    "The notebooks of nbs/ with at least one cell flagged `#| slow`."
+    "The notebooks of nbs/ with at least one cell flagged `#| slow` (the flag test of tools/execute_nbs.py)."
+    sys.path.insert(0, str(ROOT/'tools'))
+    import nbformat
+    from execute_nbs import is_flagged
     return [nb for nb in sorted((ROOT/'nbs').glob('*.ipynb'))
-            if any(''.join(c['source']).lstrip().startswith('#| slow') or '\n#| slow' in ''.join(c['source'])
-                   for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code')]
+            if any(c.cell_type == 'code' and is_flagged(c, ['slow']) for c in nbformat.read(nb, as_version=4).cells)]
 
 
 def run_slow(nb:Path) -> dict:

@@ -110,6 +110,7 @@ def build(out:Path=PREVIEW, proc:Path=None, n_workers:int=2) -> list:
     site, exp = site_url(), exporter()
     if Path(out).exists(): shutil.rmtree(out)
     Path(out).mkdir(parents=True)
+    if (proc/'images').is_dir(): shutil.copytree(proc/'images', Path(out)/'images')  # pictures the pages show (nbs/images), as Quarto copies them
     for n in names:
         nb = quarto_cells(nbs[n], site, files)
         nb.metadata['title'] = fms[n].get('title', Path(n).stem)
