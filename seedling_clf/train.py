@@ -483,14 +483,13 @@ def plot_history(history:list, # one dict per epoch (history.csv's rows): stage,
                  fname:Path=None # where to save the PNG
                 ):
     "Training and validation loss per epoch across every stage of a run, a dotted line where a stage begins."
-    h, fig = pd.DataFrame(history), plt.figure(figsize=(6, 3.5))
+    h, (fig, ax) = pd.DataFrame(history), plt.subplots(figsize=(6, 3.5))
     epochs = np.arange(1, len(h) + 1)
     for col in ['train_loss', 'valid_loss']:
-        if col in h and h[col].notna().any(): plt.plot(epochs, h[col], marker='o', label=col.replace('_', ' '))
-    for start in np.flatnonzero(h.stage.ne(h.stage.shift()).values)[1:]: plt.axvline(start + 0.5, ls=':', c='gray')
-    plt.gca().set(xlabel='epoch', ylabel='loss', title='learning curve: ' + ' -> '.join(h.stage.drop_duplicates()))
-    plt.gca().xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    plt.legend(); plt.tight_layout()
+        if col in h and h[col].notna().any(): ax.plot(epochs, h[col], marker='o', label=col.replace('_', ' '))
+    for start in np.flatnonzero(h.stage.ne(h.stage.shift()).values)[1:]: ax.axvline(start + 0.5, ls=':', c='gray')
+    ax.set(xlabel='epoch', ylabel='loss', title='learning curve: ' + ' -> '.join(h.stage.drop_duplicates()))
+    ax.xaxis.get_major_locator().set_params(integer=True); ax.legend(); fig.tight_layout()
     if fname: fig.savefig(fname, dpi=100); plt.close(fig)
     return fig
 
