@@ -231,9 +231,8 @@ def markdown(res:dict) -> str:
 
 def smoke_data(n_per_class:int=5, n_test:int=8) -> Path:
     "A few images of each class of the bundled sample, and a few test images, linked into a temporary folder."
-    import tempfile
-    from seedling_clf.core import sample_path
-    root = Path(tempfile.mkdtemp(prefix='gpu_smoke_'))
+    from seedling_clf.core import sample_path, scratch_dir
+    root = scratch_dir('gpu_smoke_')
     for d in sorted((sample_path()/'train').iterdir()):
         (root/'train'/d.name).mkdir(parents=True)
         for f in sorted(d.iterdir())[:n_per_class]: (root/'train'/d.name/f.name).symlink_to(f.resolve())

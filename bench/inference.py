@@ -8,7 +8,8 @@ round (the machine may be shared), all rounds are kept in the json.
 
 - stock fastai: `load_learner(model.pkl)` + `learn.dls.test_dl(files)` + `learn.get_preds`, CSV with pandas;
 - seedling_predict, PyTorch: `load_model(run folder)` (the safe pair) + `predict_folder` + `write_submission`;
-- seedling_predict --engine onnx: the ONNX model (`seedling_export`), decoding in a thread pool, ONNX Runtime.
+- seedling_predict --engine onnx: the ONNX model (`seedling_export`), decoding in a thread pool, ONNX Runtime with one
+  single-thread call per core side by side (`engine_model`'s `parallel`).
 
 The model: `bench/runs/inference/`, made by this script if missing: tf_efficientnet_lite0 at 128 px with the packaged
 ImageNet body and fastai's head for the 12 classes of the full data, NOT trained (speed does not depend on accuracy,
@@ -58,10 +59,10 @@ elif mode == 'torch':
 else:
     from seedling_clf.serve import engine_model, ImagePrep, predict_batches
     from seedling_clf.inference import test_images, probs_table, write_submission
-    meta, run = engine_model(model, 'onnx')
+    meta, run, parallel = engine_model(model, 'onnx')  # what engine_predict_folder does, with the load timed apart
     T['loaded'] = time.time()
     files = test_images(images)
-    probs = predict_batches(run, ImagePrep(meta), files, bs)
+    probs = predict_batches(run, ImagePrep(meta), files, bs, parallel=parallel)
     write_submission(probs_table(probs, probs.argmax(1), meta['classes'], files, Path(images)), csv)
 T['end'] = time.time()
 print(json.dumps(dict(T, n=sum(1 for _ in open(csv)) - 1, peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)))

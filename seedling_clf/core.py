@@ -4,15 +4,16 @@
 
 # %% ../nbs/00_core.ipynb 3
 from __future__ import annotations
-import os, json, platform, time
+import os, json, platform, shutil, tempfile, time
+from multiprocessing.util import Finalize
 from contextlib import contextmanager
 from pathlib import Path
 import torch
 from fastcore.xtras import Path
 
 # %% auto 0
-__all__ = ['SAMPLE_PATH', 'LOCK_FILE', 'SeedlingError', 'short_list', 'sample_path', 'train_folder', 'cache_dir', 'on_gpu',
-           'cpu_cores', 'run_info', 'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
+__all__ = ['SAMPLE_PATH', 'LOCK_FILE', 'SeedlingError', 'short_list', 'sample_path', 'train_folder', 'cache_dir', 'scratch_dir',
+           'on_gpu', 'cpu_cores', 'run_info', 'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
 
 # %% ../nbs/00_core.ipynb
 class SeedlingError(ValueError):
@@ -46,6 +47,14 @@ def cache_dir(*parts) -> Path:
     root = os.environ.get('SEEDLING_CACHE') or Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'seedling_clf'
     d = Path(root).joinpath(*parts)
     d.mkdir(parents=True, exist_ok=True)
+    return d
+
+# %% ../nbs/00_core.ipynb
+def scratch_dir(prefix:str='seedling_' # the folder name's start
+               ) -> Path:
+    "A new temporary folder, removed with its contents when this process ends (worker processes included)."
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    Finalize(None, shutil.rmtree, args=(str(d),), kwargs=dict(ignore_errors=True), exitpriority=0)
     return d
 
 # %% ../nbs/00_core.ipynb

@@ -12,10 +12,10 @@ from fastai.data.load import _loaders
 from .core import *
 
 # %% auto 0
-__all__ = ['WIDE_GRAY_MODES', 'image_files', 'non_image_files', 'check_image', 'usable_images', 'labelled_images',
-           'stratified_splitter', 'seedling_tfms', 'to_rgb', 'SeedlingImage', 'seedling_block', 'NonBlockingDL',
-           'loader_settings', 'seedling_dls', 'file_hash', 'duplicate_groups', 'plot_class_counts', 'plot_samples',
-           'audit']
+__all__ = ['DECODE_ERRORS', 'WIDE_GRAY_MODES', 'image_files', 'non_image_files', 'check_image', 'usable_images',
+           'labelled_images', 'stratified_splitter', 'seedling_tfms', 'to_rgb', 'SeedlingImage', 'seedling_block',
+           'NonBlockingDL', 'loader_settings', 'seedling_dls', 'file_hash', 'duplicate_groups', 'plot_class_counts',
+           'plot_samples', 'audit']
 
 # %% ../nbs/01_data.ipynb
 def image_files(folder:Path # searched recursively
@@ -30,6 +30,8 @@ def non_image_files(folder:Path) -> L:
                     and p.suffix.lower() not in exts and not any(q.startswith('.') for q in p.relative_to(folder).parts)))
 
 # %% ../nbs/01_data.ipynb
+DECODE_ERRORS = (OSError, SyntaxError, ValueError)  # what PIL raises for a file it cannot decode
+
 def check_image(fn:Path # an image file
                ) -> str|None:
     "Why `fn` cannot be used as an image, or `None` if it decodes."
@@ -38,7 +40,7 @@ def check_image(fn:Path # an image file
     try:
         with Image.open(fn) as im: im.load()
     except UnidentifiedImageError: return "not an image PIL can read"
-    except (OSError, SyntaxError, ValueError) as e: return f"cannot be decoded ({e})"
+    except DECODE_ERRORS as e: return f"cannot be decoded ({e})"
     return None
 
 # %% ../nbs/01_data.ipynb

@@ -70,13 +70,16 @@ def load_model(fname:Path, # run folder, `model.json` (safe: nothing unpickled) 
     return learn
 
 # %% ../nbs/04_inference.ipynb
-def test_images(folder:Path, skip_bad:bool=False) -> L:
-    "Checked image files under `folder` for prediction."
+def test_images(folder:Path, # images to predict, flat or nested
+                skip_bad:bool=False, # leave unreadable images out (with a warning) instead of stopping
+                check:bool=True # decode each file first; False: list them only (for a caller that decodes once)
+               ) -> L:
+    "Image files under `folder` for prediction, checked with `usable_images` unless `check=False`."
     folder = Path(folder)
     if not folder.is_dir(): raise SeedlingError(f"Image folder {folder} does not exist (or is not a folder). Pass a folder of images to predict.")
     files = image_files(folder)
     if not files: raise SeedlingError(f"No images (.png, .jpg, ...) found under {folder}. Pass a folder of images to predict.")
-    return usable_images(files, skip_bad=skip_bad)
+    return usable_images(files, skip_bad=skip_bad) if check else files
 
 # %% ../nbs/04_inference.ipynb
 def predict_probs(learn:Learner, # from `load_model` or training

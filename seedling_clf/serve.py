@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_serve.ipynb 3
 from __future__ import annotations
-import contextlib, importlib.metadata, io, json, os, warnings
+import contextlib, importlib.metadata, io, json, os, threading, warnings
 from copy import deepcopy
 from collections import deque
 import numpy as np, pandas as pd, timm
@@ -190,18 +190,18 @@ def predict_batches(run, # input batch (N x 3 x H x W, float) -> class probabili
                     files, # image files, predicted in this order
                     bs:int=64, # batch size
                     n_tta:int=0, # 0: the plain image; else average over the first `n_tta` of the 8 `dihedral` views
-                    threads:int=None # decoding threads; default: the usable cores
+                    threads:int=None, # decoding threads; default: the usable cores
+                    parallel:int=1 # batches in the network at once (`run` called from this many threads)
                    ) -> Tensor:
     "Class probabilities (one row per file): decoding and resizing in a thread pool, the network in batches."
     chunks = [files[i:i+bs] for i in range(0, len(files), bs)]
-    out = []
-    with ThreadPoolExecutor(ifnone(threads, cpu_cores())) as pool:
-        load_batch = lambda fs: prep.batch(list(pool.map(prep.load, fs)))
-        with ThreadPoolExecutor(1) as batcher:  # assembles the next batch while `run` works on this one
-            for x in prefetched(load_batch, chunks, 1, batcher):
-                views = [dihedral(x, k % 8) for k in range(n_tta)] if n_tta else [x]
-                out.append(torch.stack([torch.as_tensor(run(v)) for v in views]).mean(0))
-    return torch.cat(out)
+    in_network = threading.BoundedSemaphore(parallel)
+    def predict(fs):
+        x = prep.batch(list(decoders.map(prep.load, fs)))
+        views = [dihedral(x, k % 8) for k in range(n_tta)] if n_tta else [x]
+        with in_network: return torch.stack([torch.as_tensor(run(v)) for v in views]).mean(0)
+    with ThreadPoolExecutor(ifnone(threads, cpu_cores())) as decoders, ThreadPoolExecutor(parallel + 1) as batches:
+        return torch.cat(list(prefetched(predict, chunks, parallel, batches)))  # `parallel` in the network, one decoding
 
 # %% ../nbs/11_serve.ipynb
 def torch_runner(model:nn.Module, device=None):
@@ -223,8 +223,8 @@ def onnx_session(fname:Path, threads:int=None):
     opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
     return ort.InferenceSession(str(fname), opts, providers=['CPUExecutionProvider'])
 
-def onnx_runner(fname:Path, threads:int=None):
-    "`run` for `predict_batches`: the ONNX model `fname` (input `images`, output `probs`)."
+def onnx_runner(fname:Path, threads:int=1):
+    "`run` for `predict_batches`: the ONNX model `fname` (input `images`, output `probs`); one thread per call, calls side by side."
     sess = onnx_session(fname, threads)
     return lambda x: torch.from_numpy(sess.run(['probs'], {'images': x.contiguous().numpy()})[0])
 
@@ -263,19 +263,19 @@ def engine_model(path:Path, # a run folder, a model.json, model.safetensors or a
                  engine:str='onnx', # one of `ENGINES`
                  cpu:bool=None # PyTorch engine: stay on the CPU even with a GPU
                 ) -> tuple:
-    "`(meta, run)` for `predict_batches`: the model's json and the engine's runner, with nothing unpickled."
+    "`(meta, run, parallel)` for `predict_batches`: the model's json, the engine's runner and its batches at once; nothing unpickled."
     path = Path(path)
     if engine not in ENGINES: raise SeedlingError(f"Unknown engine {engine!r}: use {' or '.join(ENGINES)}.")
     if path.suffix == '.pkl': raise SeedlingError(f"The {engine} engine reads the safe format, not a pickle ({path}). "
                                                   f"Fix: pass the run folder or its model.json (seedling_export {path} --onnx OUT.onnx writes one).")
     if engine == 'torch':
         learn = load_safe(path)
-        return learn.meta, torch_runner(learn.model, 'cpu' if cpu else None)
+        return learn.meta, torch_runner(learn.model, 'cpu' if cpu else None), 1
     onnx = path/'model.onnx' if path.is_dir() else path.with_suffix('.onnx')
     if not onnx.is_file(): raise SeedlingError(f"No ONNX model {onnx} for {path}. Fix: seedling_export {path} --onnx {onnx}")
     meta = read_meta(onnx.with_suffix('.json'))
     if 'onnx' not in meta: raise SeedlingError(f"{onnx.with_suffix('.json')} does not describe {onnx} (no \"onnx\" entry). Fix: seedling_export MODEL --onnx {onnx}")
-    return meta, onnx_runner(onnx)
+    return meta, onnx_runner(onnx), cpu_cores()
 
 def engine_predict_folder(model:Path, folder:Path, # the model (see `engine_model`) and the images
                           engine:str='onnx', bs:int=64, skip_bad:bool=False,
@@ -283,9 +283,11 @@ def engine_predict_folder(model:Path, folder:Path, # the model (see `engine_mode
                           cpu:bool=None) -> pd.DataFrame:
     "`predict_folder`'s table (file, species, prob, one column per class) from the fast engine."
     from seedling_clf.inference import test_images, probs_table
-    meta, run = engine_model(model, engine, cpu)
-    files = test_images(folder, skip_bad)
-    probs = predict_batches(run, ImagePrep(meta), files, bs, n_tta)
+    from seedling_clf.data import usable_images, DECODE_ERRORS
+    meta, run, parallel = engine_model(model, engine, cpu)
+    files = test_images(folder, skip_bad, check=skip_bad)  # without skip_bad, the one decode below finds a bad file
+    try: probs = predict_batches(run, ImagePrep(meta), files, bs, n_tta, parallel=parallel)
+    except DECODE_ERRORS: usable_images(files); raise  # the SeedlingError naming every file that does not decode
     return probs_table(probs, probs.argmax(1), meta['classes'], files, Path(folder))
 
 # %% ../nbs/11_serve.ipynb
