@@ -5,7 +5,9 @@
 # %% ../nbs/00_core.ipynb 3
 from __future__ import annotations
 import os, json, platform, shutil, tempfile, time
+import multiprocessing
 from multiprocessing.util import Finalize
+from fastcore.xtras import set_num_threads
 from contextlib import contextmanager
 from pathlib import Path
 import torch
@@ -13,7 +15,8 @@ from fastcore.xtras import Path
 
 # %% auto 0
 __all__ = ['SAMPLE_PATH', 'LOCK_FILE', 'SeedlingError', 'short_list', 'sample_path', 'train_folder', 'cache_dir', 'scratch_dir',
-           'on_gpu', 'cpu_cores', 'run_info', 'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
+           'on_gpu', 'cpu_cores', 'run_info', 'share_cores_in_test_workers', 'save_json', 'checkpoint_files',
+           'pid_alive', 'run_lock']
 
 # %% ../nbs/00_core.ipynb
 class SeedlingError(ValueError):
@@ -73,6 +76,13 @@ def run_info() -> dict:
     dev = torch.cuda.get_device_name(0) if on_gpu() else f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
     return dict(device=dev, python=platform.python_version(), torch=torch.__version__,
                 fastai=fastai.__version__, timm=timm.__version__, platform=platform.platform())
+
+# %% ../nbs/00_core.ipynb
+def share_cores_in_test_workers():
+    "Inside `nbdev_test`'s worker processes (one notebook per core), use one thread: torch's default oversubscribes the cores."
+    if os.environ.get('IN_TEST') and multiprocessing.parent_process() is not None: set_num_threads(1)
+
+share_cores_in_test_workers()
 
 # %% ../nbs/00_core.ipynb
 def save_json(obj, fname:Path # where to write

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from conftest import BIN
+from conftest import BIN, run
 from seedling_clf.core import sample_path, checkpoint_files, SeedlingError, LOCK_FILE
 
 SAMPLE = sample_path()/'train'
@@ -267,8 +267,7 @@ def interrupted_run(tmp_path_factory):
 
 def run_in(d, tool, *args, timeout=900):  # generous: on a loaded 2-core machine a start-up alone can take minutes
     "Run a console script of this environment from the working directory `d`, as a user does."
-    env = {**os.environ, 'MPLBACKEND': 'Agg'}
-    return subprocess.run([str(BIN/tool), *map(str, args)], cwd=d, capture_output=True, text=True, timeout=timeout, env=env)
+    return run(tool, *args, cwd=d, timeout=timeout, check=False)
 
 
 def test_enough_cases(): assert len(CASES) >= 35

@@ -1,27 +1,15 @@
 "Evaluation, TTA, ensembles, the submission check, the final model and the HTML report, as a user runs them."
-import base64, json, os, re, shutil, subprocess, sys
+import base64, json, os, re, shutil
 from pathlib import Path
 import pandas as pd
 import pytest
 
 pytestmark = pytest.mark.xdist_group('evaluate_cli')  # its tests share module-scoped runs: keep them on one pytest-xdist worker
 import torch
-from conftest import BIN, run, tree_state
+from conftest import run, tree_state
 from seedling_clf.core import sample_path, SeedlingError
 
-MODULES = dict(seedling_eval='seedling_clf.evaluate', seedling_train_final='seedling_clf.evaluate',
-               seedling_report='seedling_clf.report', seedling_predict='seedling_clf.cli')
-
-
-def tool(name, *args, check=True):
-    "Run a console script; before it is registered (pip install -e .), run its function the same way."
-    if (BIN/name).exists(): return run(name, *args, check=check)
-    code = (f"from fastcore.script import anno_parser; from {MODULES[name]} import {name} as f; f = f.__wrapped__; "
-            f"a = vars(anno_parser(f, prog={name!r}).parse_args()); a.pop('pdb'); a.pop('xtra'); f(**a)")
-    res = subprocess.run([sys.executable, '-c', code, *map(str, args)], capture_output=True, text=True, timeout=600,
-                         env={'MPLBACKEND': 'Agg', 'PYTHONWARNINGS': 'ignore', **__import__('os').environ})
-    if check and res.returncode: raise AssertionError(f"{name} {args} exited {res.returncode}\n{res.stdout}\n{res.stderr}")
-    return res
+tool = run  # the console scripts, run as a user runs them
 
 
 @pytest.fixture(scope='module')

@@ -91,7 +91,8 @@ def test_mlflow_missing_is_a_clear_error(tmp_path, monkeypatch):
     (tmp_path/'shim'/'mlflow').mkdir(parents=True)
     (tmp_path/'shim'/'mlflow'/'__init__.py').write_text("raise ModuleNotFoundError(\"No module named 'mlflow'\")\n")
     monkeypatch.setenv('PYTHONPATH', os.pathsep.join([str(tmp_path/'shim'), os.environ.get('PYTHONPATH', '')]))
-    _expect_error('seedling_train', '--out', 'runs/x', *TINY, '--mlflow', MLFLOW_URI, names=['--mlflow', 'pip install', 'seedling_clf[mlflow]'])
+    _expect_error('seedling_train', '--out', 'runs/x', *TINY, '--mlflow', MLFLOW_URI, names=['--mlflow', 'pip install', 'seedling_clf[mlflow]'],
+                  fresh=True)  # a new interpreter, so that PYTHONPATH's stand-in is what `import mlflow` finds
     assert not Path('runs/x/model.pkl').exists()
 
 

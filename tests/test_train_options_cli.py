@@ -56,8 +56,7 @@ def test_bad_training_options(tmp_path):
     (['--arch', 'effnet_b99'], ['--arch', 'effnet_b99', 'tf_efficientnet_lite0', 'mobilenetv2_100', '--weights timm'])])
 def test_bad_option_one_line_no_folder(tmp_path, args, names):
     "Each option checked by `train_config`: one line naming the option and the fix, exit 2, and no output folder (from a relative --out)."
-    env = {**os.environ, 'PYTHONWARNINGS': 'ignore'}
-    res = subprocess.run([str(BIN/'seedling_train'), '--out', 'o', *args], cwd=tmp_path, capture_output=True, text=True, env=env)
+    res = run('seedling_train', '--out', 'o', *args, cwd=tmp_path, check=False)
     assert res.returncode == 2 and res.stderr.startswith('error: ') and res.stderr.count('\n') == 1, res.stderr
     for n in names: assert n in res.stderr, (n, res.stderr)
     assert not (tmp_path/'o').exists()
