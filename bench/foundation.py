@@ -95,7 +95,8 @@ def main():
         sp = TrainSpeed()
         stock_fastai(data, a.stock_epochs, size, bs=cfg['bs'], cbs=[sp], out=HERE/'runs'/'foundation_stock_speed')
         speed['stock fastai fine_tune'] = speed_summary(sp.rows, size)
-        if 'stock fastai fine_tune' in earlier: rows['stock fastai fine_tune (earlier run)'] = earlier['stock fastai fine_tune']
+        full = earlier.get('stock fastai fine_tune') or earlier.get('stock fastai fine_tune (earlier run)')  # kept run after run
+        if full: rows['stock fastai fine_tune (earlier run)'] = full
     elif a.only != 'ours':
         sp = TrainSpeed()
         m, secs = stock_fastai(data, epochs, size, bs=cfg['bs'], cbs=[sp], out=HERE/'runs'/('foundation_smoke_stock' if a.smoke else 'foundation_stock'))  # the preset's batch size: speeds compare like for like

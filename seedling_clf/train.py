@@ -549,6 +549,7 @@ def mix_callbacks(cfg:TrainConfig) -> list:
 @delegates(seedling_learner, but=['dls', 'arch', 'weights', 'metrics', 'channels_last'])
 def run_learner(cfg:TrainConfig, dls:DataLoaders, out:Path, **kwargs) -> Learner:
     "`seedling_learner` for `cfg` (its loss unless `loss_func` is given), saving to `out/models`; a bad `bn_blocks` stops it here, before any training."
+    set_seed(cfg.seed)  # the head's initial weights and all that follows depend on the seed, not on what building `dls` drew
     kwargs.setdefault('loss_func', run_loss(cfg, dls))
     learn = seedling_learner(dls, cfg.arch, weights=cfg.weights, metrics=[] if cfg.train_on_all else None, **kwargs)
     learn.path, learn.model_dir = Path(out), 'models'  # models/best.pth, checkpoint.pth, snapshot_*.pth (and lr_find's temporary file)

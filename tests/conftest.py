@@ -23,7 +23,8 @@ def same_working_directory():
 
 def pytest_configure(config):
     """Parallel workers share the cores: with pytest-xdist's 2 workers on 2 cores, torch's default of a thread per core
-    put 4 busy threads on 2 cores, and an epoch of the tiny training took 15 s instead of 6 (measured side by side).
+    put 4 busy threads on 2 cores: beside other busy processes, the tiny training's epoch took 15 s with 2 threads and
+    6 s with 1 (measured one after the other).
     fastcore's `set_num_threads` sets torch's and the environment's (which the commands started here inherit)."""
     workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', 1))
     if workers > 1: set_num_threads(max(1, cpu_cores() // workers))
