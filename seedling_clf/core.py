@@ -73,7 +73,7 @@ def cpu_cores() -> int:
 def run_info() -> dict:
     "Versions and the device, recorded with each run."
     import fastai, timm
-    dev = torch.cuda.get_device_name(0) if on_gpu() else f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    dev = torch.cuda.get_device_name(0) if on_gpu() else f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()})"
     return dict(device=dev, python=platform.python_version(), torch=torch.__version__,
                 fastai=fastai.__version__, timm=timm.__version__, platform=platform.platform())
 

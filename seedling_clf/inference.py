@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 # %% auto 0
 __all__ = ['inference_device', 'model_file', 'load_pickle', 'load_model', 'test_images', 'predict_probs', 'submission_target',
-           'write_submission', 'tta_tfms', 'tta_pipelines', 'ensemble_probs', 'probs_table', 'predict_folder',
+           'write_submission', 'tta_tfms', 'TTAViews', 'ensemble_probs', 'probs_table', 'predict_folder',
            'competition_species', 'check_submission']
 
 # %% ../nbs/04_inference.ipynb
@@ -85,9 +85,9 @@ def test_images(folder:Path, # images to predict, flat or nested
 def predict_probs(learn:Learner, # from `load_model` or training
                   files, # image files, predicted in this order
                   bs:int=64, # batch size
-                  tta:bool=False, # average over augmented passes (`tta_tfms`)
-                  n_tta:int=8, # augmented passes
-                  beta:float=0., # weight of the plain pass in the result (fastai's `tta`; 0: the augmented mean only)
+                  tta:bool=False, # average over augmented views (`TTAViews`)
+                  n_tta:int=8, # augmented views of each image
+                  beta:float=0., # weight of the plain view in the result (as fastai's `tta`; 0: the augmented mean only)
                   seed:int=42 # seeds the augmentations, so TTA results repeat
                  ) -> Tensor:
     "Class probabilities (one row per file), plain or with test-time augmentation."
@@ -97,8 +97,8 @@ def predict_probs(learn:Learner, # from `load_model` or training
         warnings.simplefilter('ignore')
         if not tta: return learn.get_preds(dl=dl)[0]
         set_seed(seed)
-        (aug, plain), _ = learn.tta(dl=dl, n=n_tta, beta=None, **tta_pipelines(dl))
-    return torch.lerp(aug, plain, beta)
+        out = learn.get_preds(dl=dl, act=noop, cbs=TTAViews(n_tta))[0]  # the callback applies the activation
+    return torch.lerp(out[:, 0], out[:, 1], beta)
 
 # %% ../nbs/04_inference.ipynb
 def submission_target(fname:Path # where the submission CSV is to be written
@@ -128,11 +128,17 @@ def tta_tfms(max_rotate:float=180. # free rotation, in degrees, applied half the
     if max_rotate: tfms.append(Rotate(max_deg=max_rotate, p=0.5, pad_mode=PadMode.Reflection))
     return tfms
 
-def tta_pipelines(dl:TfmdDL, # a `test_dl` of the model
-                  max_rotate:float=180.) -> dict:
-    "`item_tfms` and `batch_tfms` for fastai's `tta`: `dl`'s own (without its random augmentations) plus `tta_tfms`."
-    keep = [t for t in dl.after_batch.fs if not isinstance(t, RandTransform)]
-    return dict(item_tfms=list(dl.after_item.fs), batch_tfms=keep + tta_tfms(max_rotate))
+class TTAViews(Callback):
+    "In `get_preds(act=noop)`: each batch predicted with `n` augmented views (`tta_tfms`) made on its device; preds are (items, 2, classes): augmented mean, plain."
+    def __init__(self, n:int=8, # augmented views of each image
+                 max_rotate:float=180.): # see `tta_tfms`
+        self.n, self.augment = n, Pipeline(tta_tfms(max_rotate), split_idx=0)  # split 0: the random transforms act
+    def before_batch(self):
+        x = self.xb[0]
+        self.learn.xb = (torch.cat([x] + [self.augment(x) for _ in range(self.n)]),)
+    def after_pred(self):
+        probs = getcallable(self.loss_func, 'activation')(self.pred.float()).view(self.n + 1, -1, self.pred.shape[-1])
+        self.learn.pred = torch.stack([probs[1:].mean(0), probs[0]], 1)
 
 # %% ../nbs/04_inference.ipynb
 @delegates(predict_probs, but=['learn', 'files', 'bs'])
