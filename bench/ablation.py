@@ -1,6 +1,6 @@
 """Training-toolbox ablation: floors, the foundation recipe, each technique added alone, and the combined best.
 
-On the full data (the seeded stratified 80/20 split every benchmark here uses, `--seed`, default 42), CPU. To fit the
+On the full data (seeded stratified 80/20 splits: `--seeds`, default 42, the split every benchmark here uses), CPU. To fit the
 2-core machine every run is shortened the same way (the table says so): `--size` px (default 64), one
 frozen head epoch, then `--epochs` unfrozen epochs (default 3), the `fast` preset's learning rates, no
 lr_find (the preset's LR for everyone, so the technique is the only difference). Rows:
@@ -16,14 +16,17 @@ lr_find (the preset's LR for everyone, so the technique is the only difference).
   back to `--size` (`LowRes`: the detail of a 64 px image, the feature maps of a `--size` px one). If the third row
   is close to the foundation at `--size` px, the 64 px loss comes from the network's geometry (a stride-32 body leaves
   2 x 2 feature maps at 64 px), not from the detail the small images lack;
-- `combined`: every technique that beat `foundation` alone (the better of mixup/CutMix, the better of the
-  two balancing options), trained together.
+- `combined`: every technique whose mean beat `foundation`'s by more than the foundation's spread over the seeds (the
+  better of mixup/CutMix, the better of the two balancing options), trained together.
+
+With several `--seeds` each row is a mean ± standard deviation over them (one seed moves micro-F1 by about 0.01 here);
+seed 42's runs go to bench/runs/ablation/<name>, another seed's to <name>@seed<S>.
 
 Every run's folder (model.pkl, metrics.json, plots) goes to bench/runs/ablation/<name>; the table is built
 from every run folder there, so runs can be split over several calls (`--only`), and written to
 bench/results/ablation.{md,csv,json}. `combined` reads the other runs' scores from their folders.
 
-    python bench/ablation.py [--data DIR] [--size 64] [--big 96] [--epochs 3] [--seed 42] [--only foundation,sgdr]
+    python bench/ablation.py [--data DIR] [--size 64] [--big 96] [--epochs 3] [--seeds 42,0,1] [--only foundation,sgdr]
 """
 import argparse, json, time, warnings
 from pathlib import Path
@@ -61,18 +64,29 @@ def techniques(size, epochs, big):
     )
 
 
-def row(name, m, note):
-    "One table row from a run's metrics.json."
-    per = m['per_class_f1']
-    worst = min(per, key=per.get)
-    r = dict(recipe=name, micro_f1=round(m['micro_f1'], 4), macro_f1=round(m['macro_f1'], 4),
-             min_class_f1=round(per[worst], 4), min_class=worst,
-             small_classes_f1=round(sum(per[c] for c in SMALL if c in per) / len(SMALL), 4),
-             wall_time_s=round(m['wall_time_s'], 1), epochs=note)
-    se = m.get('snapshot_ensemble')
-    r['snapshot_ensemble_micro_f1'] = round(se['micro_f1'], 4) if se else None
-    print(f"{name:16s} micro-F1 {r['micro_f1']:.4f}  macro-F1 {r['macro_f1']:.4f}  min class F1 {r['min_class_f1']:.4f} "
-          f"({worst})  {r['wall_time_s']:7.1f} s" + (f"  snapshots {r['snapshot_ensemble_micro_f1']:.4f}" if se else ''), flush=True)
+SEED = 42  # the split every benchmark here uses; its runs keep the plain folder names
+
+
+def run_dir(runs:Path, name:str, seed:int) -> Path: return runs/name if seed == SEED else runs/f'{name}@seed{seed}'
+
+
+def mean_sd(v:list, d:int=4) -> str:
+    "'mean' of one value, 'mean ± sd' of several."
+    m = round(sum(v)/len(v), d)
+    return str(m) if len(v) == 1 else f"{m} ± {pd.Series(v).std():.{d}f}"
+
+
+def row(name, ms, note):
+    "One table row from a recipe's metrics.json files (one per seed)."
+    worst = lambda m: min(m['per_class_f1'], key=m['per_class_f1'].get)
+    col = lambda f, d=4: mean_sd([f(m) for m in ms], d)
+    r = dict(recipe=name, seeds=len(ms), micro_f1=col(lambda m: m['micro_f1']), macro_f1=col(lambda m: m['macro_f1']),
+             min_class_f1=col(lambda m: m['per_class_f1'][worst(m)]), min_class='/'.join(sorted({worst(m) for m in ms})),
+             small_classes_f1=col(lambda m: sum(m['per_class_f1'][c] for c in SMALL if c in m['per_class_f1'])/len(SMALL)),
+             wall_time_s=col(lambda m: m['wall_time_s'], 1), epochs=note)
+    se = [m['snapshot_ensemble']['micro_f1'] for m in ms if m.get('snapshot_ensemble')]
+    r['snapshot_ensemble_micro_f1'] = mean_sd(se) if se else None
+    print(f"{name:40s} " + '  '.join(f"{k} {r[k]}" for k in ('seeds', 'micro_f1', 'min_class_f1', 'wall_time_s')), flush=True)
     return r
 
 
@@ -83,7 +97,7 @@ def write(rows, res, out):
     cols = list(df.columns)
     md = [f"# Training-toolbox ablation\n",
           f"Data `{res['data']}` ({res['n_train']} train / {res['n_valid']} validation images, seeded stratified split, "
-          f"seed {res['seed']}), {res['device']}. **Shortened for the CPU**: {res['size']} px, 1 frozen + {res['epochs']} unfrozen epochs "
+          f"seeds {', '.join(map(str, res['seeds']))}: mean ± standard deviation where a row ran on several), {res['device']}. **Shortened for the CPU**: {res['size']} px, 1 frozen + {res['epochs']} unfrozen epochs "
           f"per transfer-learning run (the `fast` preset trains {res['fast_preset']}), no lr_find (preset LR {res['lr']}); "
           f"floors {res['floor_epochs']} epochs from scratch. `small_classes_f1` is the mean F1 of {', '.join(SMALL)}.\n",
           "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -97,21 +111,40 @@ ORDER = ['constant', 'linear', 'small_cnn', *EXPLAIN, 'foundation', 'sgdr', 'mix
          'class_weights', 'oversample', 'combined']
 
 
-def table(runs, a):
+def metrics(runs, name, seeds) -> list:
+    "The metrics of `name`'s runs over `seeds` that exist."
+    return [json.loads(f.read_text()) for f in (run_dir(runs, name, sd)/'metrics.json' for sd in seeds) if f.exists()]
+
+
+def table(runs, seeds):
     "Rows from every run folder present, in `ORDER`."
     rows = []
     for name in ORDER:
-        f = runs/name/'metrics.json'
-        if not f.exists(): continue
-        m = json.loads(f.read_text())
+        ms = metrics(runs, name, seeds)
+        if not ms: continue
+        m = ms[0]
         if name == 'foundation_64_detail': label, note = f"foundation, 64 px detail at {m['stages'][0]['size']} px", ', '.join(f"{s['epochs']}@{s['size']}px" for s in m['stages'])
         elif name in ('constant', 'linear', 'small_cnn', 'small_cnn_64'): label, note = f"floor: {name}", f"{m['settings']['epochs']} @ {m['settings']['size']}px"
         else:
             st = m.get('stages') or []
             note = ', '.join(f"{s['epochs']}@{s['size']}px" for s in st) or '?'
             label = dict(foundation='foundation', foundation_64='foundation at 64 px').get(name) or ('combined: ' + m.get('combined', '') if name == 'combined' else f"+ {name}")
-        rows.append(row(label, m, note))
+        rows.append(row(label, ms, note))
     return rows
+
+
+def pick_combined(runs, seeds, techs) -> list:
+    "The techniques whose mean micro-F1 beats the foundation's by more than its spread over `seeds`, one of each group."
+    scores = lambda n: [m['micro_f1'] for m in metrics(runs, n, seeds)]
+    found = scores('foundation')
+    if not found: raise SystemExit('combined needs the foundation run first')
+    bar = sum(found)/len(found) + (pd.Series(found).std() if len(found) > 1 else 0.)
+    mean = lambda n: sum(scores(n))/len(scores(n)) if scores(n) else None
+    picked = []
+    for group in [['sgdr', 'progressive'], ['mixup', 'cutmix'], ['class_weights', 'oversample']]:  # SGDR trains one size: not with progressive
+        best = max((g for g in group if mean(g) is not None), key=mean, default=None)
+        if best is not None and mean(best) > bar: picked.append(best)
+    return picked
 
 
 def main():
@@ -119,7 +152,7 @@ def main():
     p.add_argument('--data', default=None); p.add_argument('--size', type=int, default=64)
     p.add_argument('--big', type=int, default=96, help='the last stage of progressive resizing')
     p.add_argument('--epochs', type=int, default=3); p.add_argument('--floor_epochs', type=int, default=5)
-    p.add_argument('--seed', type=int, default=42, help='the split and initialisation of every run')
+    p.add_argument('--seeds', default=str(SEED), help='comma-separated seeds: the split and initialisation of each run')
     p.add_argument('--only', default=None, help='comma-separated subset of: floors, foundation, the technique names, combined')
     p.add_argument('--out', default=str(HERE/'results')); p.add_argument('--runs', default=str(HERE/'runs'/'ablation'))
     a = p.parse_args()
@@ -129,38 +162,33 @@ def main():
     want = lambda k: only is None or k in only
     runs, out = Path(a.runs), Path(a.out); out.mkdir(parents=True, exist_ok=True)
     cfg = train_settings('fast')
-    base = dict(size=a.size, epochs=a.epochs, freeze_epochs=1, lr_find=False, seed=a.seed)
+    seeds = [int(v) for v in a.seeds.split(',')]
+    base = dict(size=a.size, epochs=a.epochs, freeze_epochs=1, lr_find=False)
     techs = techniques(a.size, a.epochs, a.big)
     plan = ', then '.join(f"{e} unfrozen at {s} px" for s, e in zip(cfg['sizes'] or [cfg['size']], cfg['stage_epochs'] or [cfg['epochs']]))
-    res = dict(data=rel(data), seed=a.seed, fast_preset=f"{cfg['freeze_epochs']} frozen + {plan}", size=a.size, epochs=a.epochs, floor_epochs=a.floor_epochs, lr=cfg['lr'], **run_info())
-    score = lambda n: json.loads((runs/n/'metrics.json').read_text())['micro_f1'] if (runs/n/'metrics.json').exists() else None
-    if want('floors'):
-        for kind in ['constant', 'linear', 'small_cnn']:
-            train_baseline(data, runs/kind, kind, size=a.size, epochs=a.floor_epochs, bs=cfg['bs'], seed=a.seed)
-    if want('explain64'):
-        train_baseline(data, runs/'small_cnn_64', 'small_cnn', size=64, epochs=a.floor_epochs, bs=cfg['bs'], seed=a.seed)
-        train_classifier(data, out=runs/'foundation_64', preset_name='fast', **{**base, 'size': 64})
-        train_classifier(data, out=runs/'foundation_64_detail', preset_name='fast', item_tfms=[LowRes(64)], **base)
-    for name in ['foundation', *techs]:
-        if want(name): train_classifier(data, out=runs/name, preset_name='fast', **{**base, **techs.get(name, {})})
+    res = dict(data=rel(data), seeds=seeds, fast_preset=f"{cfg['freeze_epochs']} frozen + {plan}", size=a.size, epochs=a.epochs, floor_epochs=a.floor_epochs, lr=cfg['lr'], **run_info())
+    for seed in seeds:
+        at = lambda name: run_dir(runs, name, seed)
+        if want('floors'):
+            for kind in ['constant', 'linear', 'small_cnn']:
+                train_baseline(data, at(kind), kind, size=a.size, epochs=a.floor_epochs, bs=cfg['bs'], seed=seed)
+        if want('explain64'):
+            train_baseline(data, at('small_cnn_64'), 'small_cnn', size=64, epochs=a.floor_epochs, bs=cfg['bs'], seed=seed)
+            train_classifier(data, out=at('foundation_64'), preset_name='fast', **{**base, 'size': 64, 'seed': seed})
+            train_classifier(data, out=at('foundation_64_detail'), preset_name='fast', item_tfms=[LowRes(64)], **base, seed=seed)
+        for name in ['foundation', *techs]:
+            if want(name): train_classifier(data, out=at(name), preset_name='fast', **{**base, **techs.get(name, {}), 'seed': seed})
     if want('combined'):
-        found, opts, picked = score('foundation'), {}, []
-        if found is None: raise SystemExit('combined needs the foundation run first')
-        for group in [['sgdr'], ['mixup', 'cutmix'], ['progressive'], ['class_weights', 'oversample']]:
-            done = [g for g in group if score(g) is not None]
-            best = max(done, key=score, default=None)
-            if best is not None and score(best) > found: opts.update(techs[best]); picked.append(best)
-        if 'sgdr' in picked and 'progressive' in picked:  # SGDR trains one size: keep the better of the two
-            drop = 'sgdr' if score('sgdr') < score('progressive') else 'progressive'
-            picked.remove(drop); opts = {k: v for g in picked for k, v in techs[g].items()}
-        res['combined'] = ' + '.join(picked) if picked else 'no technique beat the foundation recipe alone'
-        if picked:
-            train_classifier(data, out=runs/'combined', preset_name='fast', **{**base, **opts})
-            f = runs/'combined'/'metrics.json'; m = json.loads(f.read_text()); m['combined'] = res['combined']; f.write_text(json.dumps(m, indent=1))
-    rows = table(runs, a)
+        picked = pick_combined(runs, seeds, techs)
+        res['combined'] = ' + '.join(picked) if picked else 'no technique beat the foundation recipe by more than its spread'
+        for seed in seeds if picked else []:
+            out_dir = run_dir(runs, 'combined', seed)
+            train_classifier(data, out=out_dir, preset_name='fast', **{**base, **{k: v for g in picked for k, v in techs[g].items()}, 'seed': seed})
+            f = out_dir/'metrics.json'; m = json.loads(f.read_text()); m['combined'] = res['combined']; f.write_text(json.dumps(m, indent=1))
+    rows = table(runs, seeds)
     if rows:
-        m = json.loads(next(runs/n/'metrics.json' for n in ORDER if (runs/n/'metrics.json').exists()).read_text())
-        if (runs/'combined'/'metrics.json').exists(): res['combined'] = json.loads((runs/'combined'/'metrics.json').read_text()).get('combined')
+        m = next(ms[0] for ms in (metrics(runs, n, seeds) for n in ORDER) if ms)
+        if metrics(runs, 'combined', seeds): res['combined'] = metrics(runs, 'combined', seeds)[0].get('combined')
         res.update(n_train=m.get('n_train'), n_valid=m.get('n_valid'))
         write(rows, res, out)
         print(f"wrote {out/'ablation.md'}, ablation.csv, ablation.json")

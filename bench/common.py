@@ -23,3 +23,11 @@ def relative_paths(obj):
     if isinstance(obj, dict): return {k: relative_paths(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)): return [relative_paths(v) for v in obj]
     return rel(obj) if isinstance(obj, str) and os.path.isabs(obj) and os.path.exists(obj) else obj
+
+
+def second_of_two(f) -> float:
+    "Seconds of the second of two calls of `f` (the GPU synchronised): a steady state, without the first call's start-up (workers, cuDNN plans, new batch shapes)."
+    import time, torch
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    f(); sync(); t = time.perf_counter(); f(); sync()
+    return time.perf_counter() - t

@@ -9,7 +9,8 @@ error and the next part runs):
   augmentations) included: one warm-up epoch then `--epochs` timed epochs (train + validation pass, i.e. all
   4,027 images); seconds per epoch and images/s. A callback asserts that the model's parameters and every batch
   were on CUDA.
-- `tta`: `predict_probs` of the trained learner on the test images, plain and with 8-pass TTA (images/s).
+- `tta`: `predict_probs` of the trained learner on the test images, plain and with 8-pass TTA (images/s of the second of
+  two identical calls; the 2026-11-27 H100 figures timed a first call's last batch too: see bench/results/gpu_tta.md).
 - `fast_0`, `best_0`, `best_1`, `best_2`, `fast_1`, `fast_2`: `seedling_train --preset P --seed S` end to end
   (a subprocess, as a user runs it): wall time, validation micro-F1, macro-F1 and Black-grass F1, and the mean
   over the seeds run.
@@ -21,7 +22,7 @@ same code on a few images of the bundled sample at tiny sizes, on whatever devic
 """
 import argparse, json, os, platform, subprocess, sys, tempfile, time, traceback, warnings
 from pathlib import Path
-from common import full_data_path, rel
+from common import full_data_path, rel, second_of_two
 
 warnings.simplefilter('ignore')
 import matplotlib; matplotlib.use('Agg')
@@ -133,13 +134,10 @@ def part_tta(a, ctx) -> dict:
     files = image_files(test) if test.is_dir() else learn.dls.valid.items
     def timed(**kw):
         with learn.no_bar(): return _timed(**kw)
-    def _timed(**kw):
-        predict_probs(learn, files[:a.tta_bs], bs=a.tta_bs, **kw)  # warm-up: workers, cuDNN
-        if torch.cuda.is_available(): torch.cuda.synchronize()
-        t = time.perf_counter(); p = predict_probs(learn, files, bs=a.tta_bs, **kw)
-        if torch.cuda.is_available(): torch.cuda.synchronize()
-        s = time.perf_counter() - t
-        assert p.shape == (len(files), len(learn.dls.vocab)) and torch.isfinite(p).all(), "bad probabilities"
+    def _timed(**kw):  # the second of two identical calls: the first's start-up (its last, smaller batch too) not counted
+        out = {}
+        s = second_of_two(lambda: out.update(p=predict_probs(learn, files, bs=a.tta_bs, **kw)))
+        assert out['p'].shape == (len(files), len(learn.dls.vocab)) and torch.isfinite(out['p']).all(), "bad probabilities"
         return dict(seconds=round(s, 3), images_per_s=round(len(files)/s, 1))
     res = dict(images=rel(test) if test.is_dir() else 'validation images', n_images=len(files), bs=a.tta_bs, n_tta=a.n_tta)
     res['plain'] = timed(); say(f"  plain: {res['plain']['images_per_s']} images/s")

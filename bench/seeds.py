@@ -12,7 +12,7 @@ evaluation and export. Anything after `--` is passed to `seedling_train` unchang
 Writes bench/results/seeds/<name>.json (every run's figures) and regenerates bench/results/seeds.md (one row per
 recipe). Run folders go to bench/runs/seeds/<name>/seed<S>/ (ignored by git).
 """
-import argparse, json, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 from common import rel
 
@@ -27,7 +27,7 @@ def train_cmd():
     "The `seedling_train` console script beside this Python (a venv's bin), else one written as pip would write it."
     exe = Path(sys.executable).with_name('seedling_train')
     if exe.exists(): return [str(exe)]
-    script = Path(tempfile.gettempdir())/'seedling_train_cli.py'  # `python -c` would hide the arguments from call_parse
+    script = Path(tempfile.gettempdir())/f'seedling_train_cli_{os.getpid()}.py'  # `python -c` would hide the arguments from call_parse; one per process, as recipes run side by side
     script.write_text("import sys\nfrom seedling_clf.cli import seedling_train\nsys.exit(seedling_train())\n")
     return [sys.executable, str(script)]
 
@@ -60,7 +60,7 @@ def table():
     for f in sorted((RESULTS/'seeds').glob('*.json')):
         r = json.loads(f.read_text()); s = r['summary']
         pm = lambda k, d=4: f"{s[k]['mean']:.{d}f} ± {s[k]['std']:.{d}f}"
-        rows.append(f"| {r['name']} | `{r['command']}` | {','.join(str(o['seed']) for o in r['runs'])} | {r['runs'][0]['device']} "
+        rows.append(f"| {r['name']} | `{r['command']}` | {','.join(str(o['seed']) for o in r['runs'])} | {' / '.join(dict.fromkeys(o['device'] for o in r['runs']))} "
                     f"| {pm('micro_f1')} | {pm('macro_f1')} | {pm('weak_f1', 3)} | {pm('wall_time_s', 0)} |")
     (RESULTS/'seeds.md').write_text('\n'.join(rows) + '\n')
 

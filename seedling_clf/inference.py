@@ -132,7 +132,7 @@ class TTAViews(Callback):
     "In `get_preds(act=noop)`: each batch predicted with `n` augmented views (`tta_tfms`) made on its device; preds are (items, 2, classes): augmented mean, plain."
     def __init__(self, n:int=8, # augmented views of each image
                  max_rotate:float=180.): # see `tta_tfms`
-        self.n, self.augment = n, Pipeline(tta_tfms(max_rotate), split_idx=0)  # split 0: the random transforms act
+        self.n, self.augment = n, Pipeline(setup_aug_tfms(tta_tfms(max_rotate)), split_idx=0)  # one resample for both; split 0: the random transforms act
     def before_batch(self):
         x = self.xb[0]
         self.learn.xb = (torch.cat([x] + [self.augment(x) for _ in range(self.n)]),)

@@ -165,8 +165,8 @@ class TrainConfig:
 # %% ../nbs/03_train.ipynb
 PRESETS = dict(
     fast=TrainConfig(),  # the defaults
-    best=TrainConfig(preset='best', arch='tf_efficientnet_lite2', size=150, sizes=[96, 128, 150], stage_epochs=[3, 4, 8], bs=64,
-                     freeze_epochs=2, epochs=15, lr=8e-3, frozen_bn=False, mix='mixup', mix_alpha=0.4, balance='oversample'),
+    best=TrainConfig(preset='best', arch='tf_efficientnet_lite2', size=260, sizes=[160, 224, 260], stage_epochs=[3, 4, 8], bs=64,
+                     freeze_epochs=2, epochs=15, lr=8e-3, frozen_bn=False),
 )
 SCHEDULES, MIXES, MONITORS = ('one_cycle', 'sgdr'), ('none', 'mixup', 'cutmix'), ('none', 'valid_loss', 'accuracy')
 MIX_ALPHA = dict(mixup=0.4, cutmix=1.)  # fastai's defaults, when `mix_alpha` is not given
