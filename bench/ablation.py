@@ -135,16 +135,22 @@ def table(runs, seeds):
 
 def pick_combined(runs, seeds, techs) -> list:
     "The techniques whose mean micro-F1 beats the foundation's by more than its spread over `seeds`, one of each group."
-    scores = lambda n: [m['micro_f1'] for m in metrics(runs, n, seeds)]
-    found = scores('foundation')
+    scores = {n: [m['micro_f1'] for m in metrics(runs, n, seeds)] for n in ['foundation', *techs]}
+    found = scores['foundation']
     if not found: raise SystemExit('combined needs the foundation run first')
     bar = sum(found)/len(found) + (pd.Series(found).std() if len(found) > 1 else 0.)
-    mean = lambda n: sum(scores(n))/len(scores(n)) if scores(n) else None
+    mean = {n: sum(v)/len(v) for n, v in scores.items() if v}
     picked = []
     for group in [['sgdr', 'progressive'], ['mixup', 'cutmix'], ['class_weights', 'oversample']]:  # SGDR trains one size: not with progressive
-        best = max((g for g in group if mean(g) is not None), key=mean, default=None)
-        if best is not None and mean(best) > bar: picked.append(best)
+        best = max((g for g in group if g in mean), key=mean.get, default=None)
+        if best is not None and mean[best] > bar: picked.append(best)
     return picked
+
+
+def combined_label(picked:list, run:bool=True) -> str:
+    "What the table says of `combined`: the techniques trained together, or why none were."
+    if not picked: return 'no technique beat the foundation recipe by more than its spread'
+    return ' + '.join(picked) + ('' if run else ' (not run yet: --only combined)')
 
 
 def main():
@@ -180,7 +186,7 @@ def main():
             if want(name): train_classifier(data, out=at(name), preset_name='fast', **{**base, **techs.get(name, {}), 'seed': seed})
     if want('combined'):
         picked = pick_combined(runs, seeds, techs)
-        res['combined'] = ' + '.join(picked) if picked else 'no technique beat the foundation recipe by more than its spread'
+        res['combined'] = combined_label(picked)
         for seed in seeds if picked else []:
             out_dir = run_dir(runs, 'combined', seed)
             train_classifier(data, out=out_dir, preset_name='fast', **{**base, **{k: v for g in picked for k, v in techs[g].items()}, 'seed': seed})
@@ -188,7 +194,9 @@ def main():
     rows = table(runs, seeds)
     if rows:
         m = next(ms[0] for ms in (metrics(runs, n, seeds) for n in ORDER) if ms)
-        if metrics(runs, 'combined', seeds): res['combined'] = metrics(runs, 'combined', seeds)[0].get('combined')
+        combined = metrics(runs, 'combined', seeds)
+        if combined: res['combined'] = combined[0].get('combined')
+        elif metrics(runs, 'foundation', seeds): res['combined'] = combined_label(pick_combined(runs, seeds, techs), run=False)
         res.update(n_train=m.get('n_train'), n_valid=m.get('n_valid'))
         write(rows, res, out)
         print(f"wrote {out/'ablation.md'}, ablation.csv, ablation.json")

@@ -1,5 +1,5 @@
-"What the benchmark scripts share: where the full data is (the library itself knows only the bundled sample)."
-import os
+"What the benchmark scripts share: where the full data is (the library itself knows only the bundled sample), paths relative to the repository, the training command, a steady-state timer."
+import os, sys, tempfile
 from pathlib import Path
 
 def full_data_path() -> Path|None:
@@ -31,3 +31,12 @@ def second_of_two(f) -> float:
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     f(); sync(); t = time.perf_counter(); f(); sync()
     return time.perf_counter() - t
+
+
+def seedling_train_cmd() -> list:
+    "`seedling_train` as a user runs it: the console script beside this Python (a venv's bin), else one written as pip writes it (where the package is only on `PYTHONPATH`, as on a lent GPU)."
+    exe = Path(sys.executable).with_name('seedling_train')
+    if exe.exists(): return [str(exe)]
+    script = Path(tempfile.gettempdir())/f'seedling_train_cli_{os.getpid()}.py'  # `python -c` would hide the arguments from call_parse; one per process, as benchmarks run side by side
+    script.write_text("import sys\nfrom seedling_clf.cli import seedling_train\nsys.exit(seedling_train())\n")
+    return [sys.executable, str(script)]

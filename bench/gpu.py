@@ -20,9 +20,9 @@ same code on a few images of the bundled sample at tiny sizes, on whatever devic
 
     python bench/gpu.py [--data .gpu_data/plant-seedlings-150] [--budget_s 420] [--seeds 0,1,2] [--smoke]
 """
-import argparse, json, os, platform, subprocess, sys, tempfile, time, traceback, warnings
+import argparse, json, os, platform, subprocess, sys, time, traceback, warnings
 from pathlib import Path
-from common import full_data_path, rel, second_of_two
+from common import full_data_path, rel, second_of_two, seedling_train_cmd
 
 warnings.simplefilter('ignore')
 import matplotlib; matplotlib.use('Agg')
@@ -145,19 +145,18 @@ def part_tta(a, ctx) -> dict:
     return res
 
 
-def train_cmd(a, preset:str, seed:int, out:Path) -> list:
-    "`seedling_train` as a user runs it: the console script pip would write, so that it also runs where the package is only on `PYTHONPATH`."
-    script = Path(tempfile.gettempdir())/'seedling_train_cli.py'
-    script.write_text("import sys\nfrom seedling_clf.cli import seedling_train\nsys.exit(seedling_train())\n")
-    cmd = [sys.executable, str(script), '--data', str(a.data), '--out', str(out), '--preset', preset, '--seed', str(seed)]
-    if a.smoke: cmd += ['--sizes', '32,40', '--stage_epochs', '1,1', '--freeze_epochs', '1', '--bs', '8', '--no_lr_find']
-    return cmd
+def train_args(a, preset:str, seed:int, out:Path) -> list:
+    "`seedling_train`'s arguments for one preset run (tiny sizes with `--smoke`)."
+    args = ['--data', str(a.data), '--out', str(out), '--preset', preset, '--seed', str(seed)]
+    if a.smoke: args += ['--sizes', '32,40', '--stage_epochs', '1,1', '--freeze_epochs', '1', '--bs', '8', '--no_lr_find']
+    return args
 
 
 def part_preset(a, ctx, preset:str, seed:int, timeout:float) -> dict:
     "`seedling_train --preset preset --seed seed` end to end: wall time and validation scores."
     out = HERE/'runs'/('gpu_smoke' if a.smoke else 'gpu')/f'{preset}_{seed}'
-    cmd = train_cmd(a, preset, seed, out)
+    args = train_args(a, preset, seed, out)
+    cmd = seedling_train_cmd() + args
     t = time.time()
     try: p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired: raise RuntimeError(f"timed out after {timeout:.0f} s (killed)") from None
@@ -165,7 +164,7 @@ def part_preset(a, ctx, preset:str, seed:int, timeout:float) -> dict:
     if p.returncode: raise RuntimeError(f"exit status {p.returncode}: {(p.stderr or p.stdout)[-1500:]}")
     m = json.loads((out/'metrics.json').read_text())
     say('  ' + p.stdout.strip().splitlines()[0] if p.stdout.strip() else '')
-    return dict(preset=preset, seed=seed, command=' '.join(['seedling_train'] + [rel(c) if c in (str(out), str(a.data)) else c for c in cmd[2:]]),
+    return dict(preset=preset, seed=seed, command=' '.join(['seedling_train'] + [rel(c) if c in (str(out), str(a.data)) else c for c in args]),
                 wall_s=round(wall, 1), train_wall_time_s=m['wall_time_s'], micro_f1=m['micro_f1'], macro_f1=m['macro_f1'],
                 black_grass_f1=m['per_class_f1'].get('Black-grass'), accuracy=m['accuracy'], device=m.get('device'),
                 best_epoch=m.get('best_epoch'), out=rel(out))

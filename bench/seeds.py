@@ -12,9 +12,9 @@ evaluation and export. Anything after `--` is passed to `seedling_train` unchang
 Writes bench/results/seeds/<name>.json (every run's figures) and regenerates bench/results/seeds.md (one row per
 recipe). Run folders go to bench/runs/seeds/<name>/seed<S>/ (ignored by git).
 """
-import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, json, shutil, statistics, subprocess, sys, time
 from pathlib import Path
-from common import rel
+from common import rel, seedling_train_cmd
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS, RUNS = ROOT/'bench'/'results', ROOT/'bench'/'runs'/'seeds'
@@ -23,19 +23,10 @@ WEAK_CLASS = 'Black-grass'
 
 
 
-def train_cmd():
-    "The `seedling_train` console script beside this Python (a venv's bin), else one written as pip would write it."
-    exe = Path(sys.executable).with_name('seedling_train')
-    if exe.exists(): return [str(exe)]
-    script = Path(tempfile.gettempdir())/f'seedling_train_cli_{os.getpid()}.py'  # `python -c` would hide the arguments from call_parse; one per process, as recipes run side by side
-    script.write_text("import sys\nfrom seedling_clf.cli import seedling_train\nsys.exit(seedling_train())\n")
-    return [sys.executable, str(script)]
-
-
 def run_seed(data, out, preset, seed, extra):
     "Train one seed through `seedling_train`; its figures from metrics.json, and the process's wall time."
     if out.exists(): shutil.rmtree(out)
-    cmd = train_cmd() + ['--data', str(data), '--out', str(out), '--preset', preset, '--seed', str(seed), *extra]
+    cmd = seedling_train_cmd() + ['--data', str(data), '--out', str(out), '--preset', preset, '--seed', str(seed), *extra]
     start = time.time()
     subprocess.run(cmd, check=True)
     m = json.loads((out/'metrics.json').read_text())
