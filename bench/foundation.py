@@ -1,11 +1,11 @@
 """Foundation benchmark: the default `fast` preset against stock fastai on the full plant-seedlings data.
 
 Both train tf_efficientnet_lite0 with the same packaged ImageNet weights on the CPU, on the same seeded
-stratified 80/20 split, for the same epochs (1 frozen + the preset's unfrozen epochs), ending at 128 px (the
-preset's first stages run at 96 px: progressive resizing). Stock fastai
+stratified 80/20 split, for the same epochs (1 frozen + the preset's unfrozen epochs), ending at the preset's last
+size (150 px; its first stages run at 128 px: progressive resizing). Stock fastai
 is `vision_learner` + `aug_transforms()` + `fine_tune`, nothing else. Prints validation micro-F1, macro-F1
 and wall time, and the training images/s of every epoch (a callback times each training pass, validation
-excluded), compared at the same model, image size (128 px, unfrozen epochs) and batch size (the preset's); and
+excluded), compared at the same model, image size (the preset's last, unfrozen epochs) and batch size (the preset's); and
 writes bench/results/foundation.{json,md}. `--smoke` checks the code path on a few sample images at 32 px
 (prints only).
 
@@ -90,13 +90,14 @@ def main():
     elif (HERE/'runs'/'foundation_ours'/'metrics.json').exists():  # --only stock: keep the earlier run of ours in the table
         m = json.loads((HERE/'runs'/'foundation_ours'/'metrics.json').read_text())
         rows['seedling_clf fast preset (earlier run)'] = m
-    earlier = json.loads((HERE/'results'/'foundation.json').read_text())['runs'] if (HERE/'results'/'foundation.json').exists() else {}
+    before = json.loads((HERE/'results'/'foundation.json').read_text()) if (HERE/'results'/'foundation.json').exists() else {}
+    earlier = before.get('runs', {})
     if a.only != 'ours' and a.stock_epochs is not None and not a.smoke:  # speed only: keep the earlier full run's accuracy row
         sp = TrainSpeed()
         stock_fastai(data, a.stock_epochs, size, bs=cfg['bs'], cbs=[sp], out=HERE/'runs'/'foundation_stock_speed')
         speed['stock fastai fine_tune'] = speed_summary(sp.rows, size)
         full = earlier.get('stock fastai fine_tune') or earlier.get('stock fastai fine_tune (earlier run)')  # kept run after run
-        if full: rows['stock fastai fine_tune (earlier run)'] = full
+        if full: rows['stock fastai fine_tune (earlier run)'] = dict(full, recipe=full.get('recipe') or f"{before['epochs']} epochs at {before['size']} px")
     elif a.only != 'ours':
         sp = TrainSpeed()
         m, secs = stock_fastai(data, epochs, size, bs=cfg['bs'], cbs=[sp], out=HERE/'runs'/('foundation_smoke_stock' if a.smoke else 'foundation_stock'))  # the preset's batch size: speeds compare like for like
@@ -120,10 +121,11 @@ def main():
         worst = min(m['per_class_f1'].items(), key=lambda kv: kv[1])
         md.append(f"| {k} | {m['micro_f1']:.4f} | {m['macro_f1']:.4f} | {worst[1]:.3f} ({worst[0]}) | {m['wall_time_s']/60:.1f} |")
     md += ["", f"Training speed (images/s of the training passes, data loading included, validation excluded; batch size {cfg['bs']} for both):", "",
-           "| recipe | unfrozen epochs at 128 px | frozen epochs |", "|---|---|---|"]
+           f"| recipe | unfrozen epochs at {size} px | frozen epochs |", "|---|---|---|"]
     md += [f"| {k} | {v['unfrozen_images_per_s']} | {v['frozen_images_per_s']} ({', '.join(sorted({str(r['size']) for r in v['epochs'] if r['frozen']}))} px) |" for k, v in speed.items()]
-    if a.stock_epochs is not None: md.append(f"\nStock fastai's speed comes from a shorter run (1 frozen + {a.stock_epochs} unfrozen epochs); its accuracy row is the earlier full run's.")
-    if ratio: md.append(f"\nOurs trains {ratio}x as many images per second as stock fastai (unfrozen, 128 px, same model and batch size).")
+    full = rows.get('stock fastai fine_tune (earlier run)')
+    if full: md.append(f"\nStock fastai's speed comes from a shorter run (1 frozen + {a.stock_epochs} unfrozen epochs); its accuracy row is the earlier full run's ({full['recipe']}).")
+    if ratio: md.append(f"\nOurs trains {ratio}x as many images per second as stock fastai (unfrozen, {size} px, same model and batch size).")
     cmd = 'python bench/foundation.py' + (f' --stock_epochs {a.stock_epochs}' if a.stock_epochs is not None else '')
     (out/'foundation.md').write_text('\n'.join(md) + f'\n\nCommand: `{cmd}`\n')
     print('\n'.join(md))

@@ -25,7 +25,7 @@ def main():
     a = p.parse_args()
     from seedling_clf.data import seedling_dls, loader_settings
     from seedling_clf.models import seedling_learner
-    from seedling_clf.inference import predict_probs, TTAViews, set_precision
+    from seedling_clf.inference import predict_probs, dihedral_views, set_precision
     dls = seedling_dls(a.data, size=a.size, bs=64)
     learn = seedling_learner(dls, 'tf_efficientnet_lite0')
     files = list(dls.valid.items); n = len(files)
@@ -37,16 +37,15 @@ def main():
         row['load_s'] = second_of_two(lambda: [b for b in dl])
         xs = torch.cat([b[0] for b in dl])
         set_precision(learn, xs.device)
-        views = TTAViews(a.n_tta)
         def gpu_only(tta):
             learn.model.to(xs.device).eval()
             with torch.no_grad(), torch.autocast('cuda', dtype=torch.bfloat16, enabled=xs.is_cuda):
                 for x in xs.split(bs):
-                    if tta: x = torch.cat([x] + [views.augment(x) for _ in range(a.n_tta)])
+                    if tta: x = torch.cat(dihedral_views(x, a.n_tta))
                     learn.model(x.contiguous(memory_format=torch.channels_last))
         row['gpu_plain_s'] = second_of_two(lambda: gpu_only(False))
         row['gpu_tta_s'] = second_of_two(lambda: gpu_only(True))
-        row['views_only_s'] = second_of_two(lambda: [torch.cat([x] + [views.augment(x) for _ in range(a.n_tta)]) for x in xs.split(bs)])
+        row['views_only_s'] = second_of_two(lambda: [torch.cat(dihedral_views(x, a.n_tta)) for x in xs.split(bs)])
         with learn.no_bar():
             row['predict_plain_s'] = second_of_two(lambda: predict_probs(learn, files, bs=bs))
             row['predict_tta_s'] = second_of_two(lambda: predict_probs(learn, files, bs=bs, tta=True, n_tta=a.n_tta))

@@ -1,5 +1,7 @@
 """A recipe over three seeds: mean and standard deviation of validation micro-F1, macro-F1, Black-grass F1 and wall time.
 
+Plain, and with the TTA `seedling_predict --tta` applies (metrics.json's "tta", when the run scored it).
+
 One seed on one split moves validation micro-F1 by about 0.01 here, so a claim about a recipe is a 3-seed mean. Each
 seed is a different stratified split and initialisation (`seedling_train --seed S`). Every run goes through the
 command users run (`seedling_train`, as a subprocess), so the wall time includes start-up, lr_find, training,
@@ -8,6 +10,7 @@ evaluation and export. Anything after `--` is passed to `seedling_train` unchang
     python bench/seeds.py --name fast                                   # the fast preset, seeds 0, 1, 2
     python bench/seeds.py --name fast_150 -- --sizes 96,150 --stage_epochs 4,4
     python bench/seeds.py --name best --preset best --data .gpu_data/plant-seedlings-150
+    python bench/seeds.py --name gpu_best --preset best --seeds 2 --add --data .gpu_data/plant-seedlings-150   # a third seed
 
 Writes bench/results/seeds/<name>.json (every run's figures) and regenerates bench/results/seeds.md (one row per
 recipe). Run folders go to bench/runs/seeds/<name>/seed<S>/ (ignored by git).
@@ -30,13 +33,14 @@ def run_seed(data, out, preset, seed, extra):
     start = time.time()
     subprocess.run(cmd, check=True)
     m = json.loads((out/'metrics.json').read_text())
+    tta = dict(tta_micro_f1=m['tta']['micro_f1'], tta_weak_f1=m['tta']['per_class_f1'][WEAK_CLASS], n_tta=m['tta']['n_tta']) if 'tta' in m else {}
     return dict(seed=seed, micro_f1=m['micro_f1'], macro_f1=m['macro_f1'], weak_f1=m['per_class_f1'][WEAK_CLASS],
-                wall_time_s=round(time.time() - start, 1), device=m.get('device'))
+                wall_time_s=round(time.time() - start, 1), device=m.get('device'), **tta)
 
 
 def summary(runs):
     "Mean and (sample) standard deviation of each figure over the runs."
-    keys = ['micro_f1', 'macro_f1', 'weak_f1', 'wall_time_s']
+    keys = ['micro_f1', 'macro_f1', 'weak_f1', 'wall_time_s'] + [k for k in ('tta_micro_f1', 'tta_weak_f1') if all(k in r for r in runs)]
     sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.
     return {k: dict(mean=statistics.mean(r[k] for r in runs), std=sd([r[k] for r in runs])) for k in keys}
 
@@ -46,13 +50,14 @@ def table():
     rows = ["# Recipes over seeds", "",
             "Validation figures, mean ± standard deviation over the seeds (each a different stratified split and "
             "initialisation); wall time of the whole `seedling_train` command. Written by `bench/seeds.py`.", "",
-            f"| recipe | command | seeds | device | micro-F1 | macro-F1 | {WEAK_CLASS} F1 | wall time (s) |",
-            "|---|---|---|---|---|---|---|---|"]
+            "With TTA: the mean over each image's flips and quarter turns, as `seedling_predict --tta` predicts (— where the run did not score it).", "",
+            f"| recipe | command | seeds | device | micro-F1 | macro-F1 | {WEAK_CLASS} F1 | micro-F1 with TTA | {WEAK_CLASS} F1 with TTA | wall time (s) |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for f in sorted((RESULTS/'seeds').glob('*.json')):
         r = json.loads(f.read_text()); s = r['summary']
-        pm = lambda k, d=4: f"{s[k]['mean']:.{d}f} ± {s[k]['std']:.{d}f}"
+        pm = lambda k, d=4: f"{s[k]['mean']:.{d}f} ± {s[k]['std']:.{d}f}" if k in s else '—'
         rows.append(f"| {r['name']} | `{r['command']}` | {','.join(str(o['seed']) for o in r['runs'])} | {' / '.join(dict.fromkeys(o['device'] for o in r['runs']))} "
-                    f"| {pm('micro_f1')} | {pm('macro_f1')} | {pm('weak_f1', 3)} | {pm('wall_time_s', 0)} |")
+                    f"| {pm('micro_f1')} | {pm('macro_f1')} | {pm('weak_f1', 3)} | {pm('tta_micro_f1')} | {pm('tta_weak_f1', 3)} | {pm('wall_time_s', 0)} |")
     (RESULTS/'seeds.md').write_text('\n'.join(rows) + '\n')
 
 
@@ -64,10 +69,13 @@ def main(argv=None):
     p.add_argument('--preset', default='fast')
     p.add_argument('--seeds', default='0,1,2')
     p.add_argument('--data', default=str(FULL_DATA))
+    p.add_argument('--add', action='store_true', help="keep the recipe's earlier runs of other seeds (a seed that did not fit another day)")
     a = p.parse_args(argv[:argv.index('--')] if '--' in argv else argv)
-    runs, command = [], ' '.join(['seedling_train', '--data', rel(a.data), '--preset', a.preset, *extra])
+    seeds, earlier = [int(o) for o in a.seeds.split(',')], RESULTS/'seeds'/f'{a.name}.json'
+    runs = [r for r in json.loads(earlier.read_text())['runs'] if r['seed'] not in seeds] if a.add and earlier.exists() else []
+    command = ' '.join(['seedling_train', '--data', rel(a.data), '--preset', a.preset, *extra])
     (RESULTS/'seeds').mkdir(parents=True, exist_ok=True)
-    for s in [int(o) for o in a.seeds.split(',')]:
+    for s in seeds:
         runs.append(run_seed(Path(a.data), RUNS/a.name/f'seed{s}', a.preset, s, extra))
         print(f"{a.name} seed {s}: " + ', '.join(f"{k} {v}" for k, v in runs[-1].items() if k != 'seed'), flush=True)
         res = dict(name=a.name, command=command, runs=runs, summary=summary(runs))

@@ -76,6 +76,7 @@ def seedling_train(args:list=None # the command line's words; default: `sys.argv
         m = json.loads((Path(out)/'metrics.json').read_text())
         print(f"validation: micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}"
               f"  ({m['n_valid']} images, {m['wall_time_s']:.0f} s)")
+        if 'tta' in m: print(f"with TTA x{m['tta']['n_tta']} (seedling_predict --tta): micro-F1 {m['tta']['micro_f1']:.4f}  macro-F1 {m['tta']['macro_f1']:.4f}")
         if 'snapshot_ensemble' in m:
             e = m['snapshot_ensemble']
             print(f"snapshot ensemble ({e['n_snapshots']}): micro-F1 {e['micro_f1']:.4f}  macro-F1 {e['macro_f1']:.4f}; "
@@ -90,8 +91,8 @@ def seedling_predict(model:Param("run folder or model.json (safe), or model.pkl 
                      csv:str='submission.csv', # submission CSV to write (file,species)
                      bs:int=64, # batch size
                      skip_bad:store_true=False, # leave unreadable images out instead of stopping
-                     tta:store_true=False, # test-time augmentation: average flipped/rotated copies of each image
-                     n_tta:int=8, # augmented passes with --tta
+                     tta:store_true=False, # test-time augmentation: average the eight flips and quarter turns of each image
+                     n_tta:int=8, # with --tta: how many of the eight views, the image itself first
                      vote:Param("how an ensemble decides: mean (of the probabilities) or majority", str, choices=['mean', 'majority'])='mean',
                      check:store_true=False, # check the written CSV against IMAGES (every image once, known species)
                      engine:Param("torch: the fastai model (ensembles; TTA with rotations); onnx: ONNX Runtime on the CPU, decoding in threads "

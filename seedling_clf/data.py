@@ -14,8 +14,8 @@ from .core import *
 # %% auto 0
 __all__ = ['DECODE_ERRORS', 'WIDE_GRAY_MODES', 'image_files', 'non_image_files', 'check_image', 'usable_images',
            'labelled_images', 'stratified_splitter', 'seedling_tfms', 'to_rgb', 'SeedlingImage', 'seedling_block',
-           'NonBlockingDL', 'loader_settings', 'seedling_dls', 'file_hash', 'duplicate_groups', 'plot_class_counts',
-           'plot_samples', 'audit']
+           'deterministic_item_tfms', 'ItemCacheDL', 'NonBlockingDL', 'loader_settings', 'seedling_dls', 'file_hash',
+           'duplicate_groups', 'plot_class_counts', 'plot_samples', 'audit']
 
 # %% ../nbs/01_data.ipynb
 def image_files(folder:Path # searched recursively
@@ -144,8 +144,53 @@ def seedling_block(size:int=128, # side of the square images fed to the model
                      batch_tfms=seedling_tfms() if aug else None)
 
 # %% ../nbs/01_data.ipynb
-class NonBlockingDL(TfmdDL):
-    "A `TfmdDL` whose (pinned) batches are copied to the device with `non_blocking=True`."
+def deterministic_item_tfms(pipe:Pipeline) -> bool:
+    "Whether every transform of `pipe` gives the same output for the same item (fastai's squish `Resize` is random in name only)."
+    return all(not isinstance(f, RandTransform) or (isinstance(f, Resize) and f.method == ResizeMethod.Squish) for f in pipe.fs)
+
+class ItemCacheDL(TfmdDL):
+    "A `TfmdDL` that keeps each item after its first decoding and resizing (up to `cache_mb`), when its item transforms are deterministic."
+    cache_mb = 4096  # most memory a loader's cache takes
+    def cache(self) -> dict|None:
+        "The items kept, by index; `None` when an item transform is random. Emptied when the item transforms change."
+        key = tuple(map(id, self.after_item.fs))
+        if getattr(self, 'cache_key', None) != key:
+            self.cache_key, self.cache_bytes = key, 0
+            self.items_kept = {} if deterministic_item_tfms(self.after_item) else None
+        return self.items_kept
+
+    def do_item(self, s):
+        kept = self.cache()
+        if kept is None or s is None: return super().do_item(s)
+        if s not in kept:
+            item = super().do_item(s); size = sum(getattr(o, 'nbytes', 0) for o in L(item))
+            if self.cache_bytes + size > self.cache_mb * 2**20: return item
+            kept[s], self.cache_bytes = item, self.cache_bytes + size
+        return kept[s]
+
+    def fill_cache(self):
+        "Keep every item now, decoding in threads: worker processes inherit the cache but cannot fill it."
+        kept = self.cache()
+        todo = [] if kept is None else [i for i in range(self.n) if i not in kept]
+        if todo: parallel(self.do_item, todo, threadpool=True, n_workers=defaults.cpus, progress=False)
+
+    def before_iter(self):
+        super().before_iter()
+        if self.fake_l.num_workers > 0 and self.indexed: self.fill_cache()
+
+    def new(self, dataset=None, cls=None, **kwargs):
+        "fastai's `new`: on the same items (`get_preds`' unshuffled copy) it shares the cache; on others (a test set, `export`'s empty copy), read once, it keeps none."
+        res, kept = super().new(dataset, cls, **kwargs), self.cache()
+        if not isinstance(res, ItemCacheDL): return res
+        same = dataset is None or dataset is self.dataset
+        res.cache_mb = self.cache_mb if same else 0
+        if same: res.cache_key, res.cache_bytes, res.items_kept = self.cache_key, self.cache_bytes, kept
+        return res
+
+
+# %% ../nbs/01_data.ipynb
+class NonBlockingDL(ItemCacheDL):
+    "An `ItemCacheDL` whose (pinned) batches are copied to the device with `non_blocking=True`."
     def __iter__(self):  # fastai's `DataLoader.__iter__`, but for the copy's `non_blocking`
         self.randomize(); self.before_iter()
         self._DataLoader__idxs = self.get_idxs()  # fastai keeps the indices in a name-mangled attribute
@@ -172,15 +217,18 @@ def seedling_dls(path:Path=None, # dataset root or folder of class folders; defa
                  num_workers:int|None=None, # data-loader processes; default: `loader_settings(device)`
                  aug:bool=True, # augment the training batches
                  device=None, # where the batches go; default: the GPU if there is one
+                 cache_mb:int=ItemCacheDL.cache_mb, # memory for decoded, resized images kept between epochs (0: decode every epoch)
                  **kwargs # passed to `DataBlock.dataloaders`
                 ) -> DataLoaders:
-    "Checked, split and augmented `DataLoaders` for a folder-per-class seedling dataset; pinned, non-blocking loading on CUDA."
+    "Checked, split and augmented `DataLoaders` for a folder-per-class seedling dataset; images decoded once; pinned, non-blocking loading on CUDA."
     files = labelled_images(path or sample_path(), skip_bad=skip_bad)
     device = torch.device(ifnone(device, default_device()))
     load = {**loader_settings(device), **({} if num_workers is None else dict(num_workers=num_workers))}
-    if load['pin_memory']: load['dl_type'] = NonBlockingDL
+    load['dl_type'] = NonBlockingDL if load['pin_memory'] else ItemCacheDL
     set_seed(seed)
-    return seedling_block(size, valid_pct, seed, aug).dataloaders(files, bs=bs, device=device, **{**load, **kwargs})
+    dls = seedling_block(size, valid_pct, seed, aug).dataloaders(files, bs=bs, device=device, **{**load, **kwargs})
+    for dl in dls.loaders: dl.cache_mb = cache_mb
+    return dls
 
 # %% ../nbs/01_data.ipynb
 def file_hash(fn:Path) -> str:

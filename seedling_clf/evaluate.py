@@ -157,8 +157,8 @@ def seedling_eval(model:Param("run folder or model.json (safe), or model.pkl (a 
                   out:str='runs/eval', # where eval.json, confusion_matrix.png, per_class.png, top_losses.png go
                   valid_pct:float=0., # 0: every image; else only the validation part of seedling_train's split
                   seed:int=42, # the split's seed (as given to seedling_train)
-                  tta:store_true=False, # test-time augmentation
-                  n_tta:int=8, # augmented passes with --tta
+                  tta:store_true=False, # test-time augmentation: average the eight flips and quarter turns of each image
+                  n_tta:int=8, # with --tta: how many of the eight views, the image itself first
                   vote:Param("how an ensemble decides: mean (of the probabilities) or majority", str, choices=['mean', 'majority'])='mean',
                   bs:int=64, # batch size
                   k:int=9, # top losses to show

@@ -16,8 +16,8 @@ import torch.nn.functional as F
 
 # %% auto 0
 __all__ = ['inference_device', 'model_file', 'load_pickle', 'load_model', 'test_images', 'predict_probs', 'submission_target',
-           'write_submission', 'tta_tfms', 'TTAViews', 'ensemble_probs', 'probs_table', 'predict_folder',
-           'competition_species', 'check_submission']
+           'write_submission', 'dihedral', 'dihedral_views', 'TTAViews', 'ensemble_probs', 'probs_table',
+           'predict_folder', 'competition_species', 'check_submission']
 
 # %% ../nbs/04_inference.ipynb
 def inference_device(cpu:bool=None # stay on the CPU; default: only if there is no GPU
@@ -85,10 +85,9 @@ def test_images(folder:Path, # images to predict, flat or nested
 def predict_probs(learn:Learner, # from `load_model` or training
                   files, # image files, predicted in this order
                   bs:int=64, # batch size
-                  tta:bool=False, # average over augmented views (`TTAViews`)
-                  n_tta:int=8, # augmented views of each image
-                  beta:float=0., # weight of the plain view in the result (as fastai's `tta`; 0: the augmented mean only)
-                  seed:int=42 # seeds the augmentations, so TTA results repeat
+                  tta:bool=False, # average over the flips and quarter turns of each image (`TTAViews`)
+                  n_tta:int=8, # how many of the eight `dihedral_views`, the image itself first
+                  beta:float=0. # weight of the plain view in the result (as fastai's `tta`; 0: the views' mean only)
                  ) -> Tensor:
     "Class probabilities (one row per file), plain or with test-time augmentation."
     dl = learn.dls.test_dl(files, bs=bs, **loader_settings(learn.dls.device))  # workers and pinned memory on CUDA
@@ -96,7 +95,6 @@ def predict_probs(learn:Learner, # from `load_model` or training
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         if not tta: return learn.get_preds(dl=dl)[0]
-        set_seed(seed)
         out = learn.get_preds(dl=dl, act=noop, cbs=TTAViews(n_tta))[0]  # the callback applies the activation
     return torch.lerp(out[:, 0], out[:, 1], beta)
 
@@ -121,31 +119,35 @@ def write_submission(preds:pd.DataFrame, # from `predict_folder`
     return fname
 
 # %% ../nbs/04_inference.ipynb
-def tta_tfms(max_rotate:float=180. # free rotation, in degrees, applied half the time; 0 for dihedral only
-            ) -> list:
-    "Batch transforms for TTA on top-down photos: a random flip/quarter turn (`Dihedral`), then a rotation."
-    tfms = [Dihedral(p=1., pad_mode=PadMode.Reflection)]
-    if max_rotate: tfms.append(Rotate(max_deg=max_rotate, p=0.5, pad_mode=PadMode.Reflection))
-    return tfms
+def dihedral(x:Tensor, # a batch, N x C x H x W
+             k:int # 0-7: which of the eight flips/quarter turns (0: unchanged)
+            ) -> Tensor:
+    "The `k`-th dihedral view of `x`: bit 0 flips left-right, bit 1 flips up-down, bit 2 transposes (square images)."
+    if k & 4: x = x.transpose(2, 3)
+    if k & 1: x = x.flip(3)
+    if k & 2: x = x.flip(2)
+    return x
+
+def dihedral_views(x:Tensor, # a batch, N x C x H x W (square images)
+                   n:int=8 # how many: the first `n` of the eight (beyond 8 they repeat)
+                  ) -> list:
+    "The views TTA averages: `dihedral(x, k)` for k in 0..n-1, `x` itself first."
+    return [dihedral(x, k % 8) for k in range(n)]
 
 class TTAViews(Callback):
-    "In `get_preds(act=noop)`: each batch predicted with `n` augmented views (`tta_tfms`) made on its device; preds are (items, 2, classes): augmented mean, plain."
-    def __init__(self, n:int=8, # augmented views of each image
-                 max_rotate:float=180.): # see `tta_tfms`
-        self.n, self.augment = n, Pipeline(setup_aug_tfms(tta_tfms(max_rotate)), split_idx=0)  # one resample for both; split 0: the random transforms act
-    def before_batch(self):
-        x = self.xb[0]
-        self.learn.xb = (torch.cat([x] + [self.augment(x) for _ in range(self.n)]),)
+    "In `get_preds(act=noop)`: each batch predicted as its `n` `dihedral_views` in one forward pass on its device; preds are (items, 2, classes): the views' mean, the plain image's."
+    def __init__(self, n:int=8): self.n = n  # views of each image, the image itself first
+    def before_batch(self): self.learn.xb = (torch.cat(dihedral_views(self.xb[0], self.n)),)
     def after_pred(self):
-        probs = getcallable(self.loss_func, 'activation')(self.pred.float()).view(self.n + 1, -1, self.pred.shape[-1])
-        self.learn.pred = torch.stack([probs[1:].mean(0), probs[0]], 1)
+        probs = getcallable(self.loss_func, 'activation')(self.pred.float()).view(self.n, -1, self.pred.shape[-1])
+        self.learn.pred = torch.stack([probs.mean(0), probs[0]], 1)
 
 # %% ../nbs/04_inference.ipynb
 @delegates(predict_probs, but=['learn', 'files', 'bs'])
 def ensemble_probs(learners, # one or more `Learner`s (from `load_model`) with the same classes
                    files, # image files, predicted in this order
                    bs:int=64, vote:str='mean', # 'mean' (average the probabilities) or 'majority'
-                   **kwargs # passed to `predict_probs` (tta, n_tta, beta, seed)
+                   **kwargs # passed to `predict_probs` (tta, n_tta, beta)
                   ) -> tuple:
     "Mean class probabilities of `learners` on `files`, and the predicted class of each (by `vote`)."
     learners = L(learners)
@@ -178,8 +180,8 @@ def predict_folder(learn, # a `Learner` (from `load_model` or training) or a lis
                    folder:Path, # images to classify, flat or nested
                    bs:int=64, # batch size
                    skip_bad:bool=False, # leave unreadable images out instead of stopping
-                   tta:bool=False, # test-time augmentation (`tta_tfms`)
-                   n_tta:int=8, # augmented passes with `tta`
+                   tta:bool=False, # test-time augmentation: the flips and quarter turns of each image (`TTAViews`)
+                   n_tta:int=8, # how many of the eight views with `tta`
                    vote:str='mean' # for an ensemble: 'mean' of the probabilities or 'majority' vote
                   ) -> pd.DataFrame:
     "Predicted species and its probability, plus every class's probability, for each image under `folder`."

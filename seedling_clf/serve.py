@@ -13,13 +13,14 @@ from concurrent.futures import ThreadPoolExecutor  # after fastai's *: fastcore'
                                                    # Manager process on every `map` (predicting ran at half speed)
 from fastcore.script import call_parse, Param
 from .core import *
+from .inference import dihedral_views
 from .cli import run_cli
 
 # %% auto 0
 __all__ = ['MODEL_FORMAT', 'ONNX_OPSET', 'ENGINES', 'preprocessing', 'package_versions', 'model_meta', 'save_safe', 'read_meta',
-           'safe_model', 'inference_dls', 'safe_files', 'load_safe', 'ImagePrep', 'dihedral', 'prefetched',
-           'predict_batches', 'torch_runner', 'onnx_session', 'onnx_runner', 'export_onnx', 'engine_model',
-           'engine_predict_folder', 'seedling_export']
+           'safe_model', 'inference_dls', 'safe_files', 'load_safe', 'ImagePrep', 'prefetched', 'predict_batches',
+           'torch_runner', 'onnx_session', 'onnx_runner', 'export_onnx', 'engine_model', 'engine_predict_folder',
+           'seedling_export']
 
 # %% ../nbs/11_serve.ipynb
 MODEL_FORMAT = 1  # the layout version of model.json; a reader refuses a newer one
@@ -166,16 +167,6 @@ class ImagePrep:
         return (x - self.mean) / self.std if self.mean is not None else x
 
 # %% ../nbs/11_serve.ipynb
-def dihedral(x:Tensor, # a batch, N x C x H x W
-             k:int # 0-7: which of the eight flips/quarter turns (0: unchanged)
-            ) -> Tensor:
-    "The `k`-th dihedral view of `x`: bit 0 flips left-right, bit 1 flips up-down, bit 2 transposes (square images)."
-    if k & 4: x = x.transpose(2, 3)
-    if k & 1: x = x.flip(3)
-    if k & 2: x = x.flip(2)
-    return x
-
-# %% ../nbs/11_serve.ipynb
 def prefetched(fn, items, ahead:int, pool:ThreadPoolExecutor):
     "`fn(item)` for each of `items`, in order, with up to `ahead` calls running in `pool` before they are needed."
     queue = deque()
@@ -189,7 +180,7 @@ def predict_batches(run, # input batch (N x 3 x H x W, float) -> class probabili
                     prep:ImagePrep, # from the model's meta
                     files, # image files, predicted in this order
                     bs:int=64, # batch size
-                    n_tta:int=0, # 0: the plain image; else average over the first `n_tta` of the 8 `dihedral` views
+                    n_tta:int=0, # 0: the plain image; else average over its first `n_tta` `dihedral_views` (TTA, as `TTAViews`)
                     threads:int=None, # decoding threads; default: the usable cores
                     parallel:int=1 # batches in the network at once (`run` called from this many threads)
                    ) -> Tensor:
@@ -198,7 +189,7 @@ def predict_batches(run, # input batch (N x 3 x H x W, float) -> class probabili
     in_network = threading.BoundedSemaphore(parallel)
     def predict(fs):
         x = prep.batch(list(decoders.map(prep.load, fs)))
-        views = [dihedral(x, k % 8) for k in range(n_tta)] if n_tta else [x]
+        views = dihedral_views(x, n_tta) if n_tta else [x]
         with in_network: return torch.stack([torch.as_tensor(run(v)) for v in views]).mean(0)
     with ThreadPoolExecutor(ifnone(threads, cpu_cores())) as decoders, ThreadPoolExecutor(parallel + 1) as batches:
         return torch.cat(list(prefetched(predict, chunks, parallel, batches)))  # `parallel` in the network, one decoding

@@ -17,6 +17,7 @@ from .data import *
 from .models import *
 from .features import dls_features, dataset_labels, fit_head, BALANCE, class_weights, has_bn_tail, body_split, HEAD_EPOCHS
 from .serve import save_safe
+from .inference import TTAViews
 from .records import write_run_record, make_deterministic
 
 # %% auto 0
@@ -43,11 +44,18 @@ def classification_metrics(targs, # true class indices
                 per_class_f1={str(c): float(f) for c, f in zip(vocab, per_class)})
 
 # %% ../nbs/03_train.ipynb
-def evaluate(learn:Learner, dl=None # default: the validation set
+def evaluate(learn:Learner, dl=None, # default: the validation set
+             n_tta:int=0 # also score TTA (`TTAViews`: the mean over this many flips/quarter turns), under 'tta'
             ) -> dict:
-    "`classification_metrics` of `learn` on `dl`."
-    probs, targs = learn.get_preds(dl=ifnone(dl, learn.dls.valid))
-    return classification_metrics(targs, probs.argmax(1), learn.dls.vocab)
+    "`classification_metrics` of `learn` on `dl`, plain and, with `n_tta`, with TTA, from one pass over the images."
+    dl, vocab = ifnone(dl, learn.dls.valid), learn.dls.vocab
+    if not n_tta:
+        probs, targs = learn.get_preds(dl=dl)
+        return classification_metrics(targs, probs.argmax(1), vocab)
+    out = learn.get_preds(dl=learn.dls.test_dl(dl.items), act=noop, cbs=TTAViews(n_tta))[0]  # unlabelled: (items, views' mean | plain, classes)
+    targs = dataset_labels(dl.dataset)
+    return dict(classification_metrics(targs, out[:, 1].argmax(1), vocab),
+                tta=dict(n_tta=n_tta, **classification_metrics(targs, out[:, 0].argmax(1), vocab)))
 
 # %% ../nbs/03_train.ipynb
 def find_lr(learn:Learner, fname:Path=None, # where to save the plot
@@ -127,10 +135,10 @@ class TrainConfig:
     data:str=None # dataset root (with train/<species>/) or folder of class folders; default: the bundled sample
     arch:str='tf_efficientnet_lite0' # timm architecture: a packaged offline backbone (see --help's end), or any timm name with --weights timm, none or a file
     weights:str='auto' # pretrained weights: auto (packaged), timm (download), none, or a file
-    size:int=128 # image side in pixels (an explicit --size replaces the preset's --sizes)
-    sizes:list=(96, 128) # progressive resizing: comma-separated image sizes, one unfrozen stage each, e.g. 64,128
-    stage_epochs:list=(4, 4) # comma-separated unfrozen epochs for each of --sizes, e.g. 1,1 (default: --epochs spread over them)
-    epochs:int=8 # unfrozen epochs (spread over --sizes; with --schedule sgdr, implied by the cycles)
+    size:int=150 # image side in pixels (an explicit --size replaces the preset's --sizes)
+    sizes:list=(128, 150) # progressive resizing: comma-separated image sizes, one unfrozen stage each, e.g. 64,128
+    stage_epochs:list=(6, 6) # comma-separated unfrozen epochs for each of --sizes, e.g. 1,1 (default: --epochs spread over them)
+    epochs:int=12 # unfrozen epochs (spread over --sizes; with --schedule sgdr, implied by the cycles)
     freeze_epochs:int=1 # head-only epochs first
     bs:int=32 # batch size
     lr:float=1.2e-2 # top learning rate, or 'valley' for lr_find's suggestion
@@ -156,6 +164,7 @@ class TrainConfig:
     cycle_mult:int=2 # SGDR: each cycle this many times longer than the last
     mix:str='none' # mix training images: none, mixup or cutmix
     mix_alpha:float=None # strength of --mix (Beta alpha; default 0.4 for mixup, 1 for cutmix)
+    n_tta:int=8 # the final validation figures also with TTA: the mean over this many of each image's 8 flips/quarter turns (metrics.json's "tta"; 0: none)
     monitor:str='none' # none (the model is the last epoch), or valid_loss or accuracy: the best epoch by it is the model (OUT/models/best.pth)
 
     def __post_init__(self):  # lists, not tuples: a config equals its JSON round trip
@@ -223,7 +232,7 @@ def check_arch(arch:str, weights:str='auto') -> str:
 def _check_values(c:dict) -> dict:
     "Each option of `c` (a `TrainConfig` as a dict) on its own: types (text from the command line converted), ranges, choices."
     for k in CHOICES: _choice(k, c[k])
-    for k in ('epochs', 'freeze_epochs', 'seed'): c[k] = _number(k, c[k], int, 0)
+    for k in ('epochs', 'freeze_epochs', 'seed', 'n_tta'): c[k] = _number(k, c[k], int, 0)
     for k in ('bs', 'cycles', 'cycle_len', 'cycle_mult'): c[k] = _number(k, c[k], int, 1)
     c['size'] = _number('size', c['size'], int, 8)
     for k, lo in (('head_epochs', 1), ('bn_blocks', 0)):
@@ -617,7 +626,7 @@ def run_metrics(learn:Learner, cfg:TrainConfig, state:dict, out:Path, best:SaveB
     res = {}
     if cfg.schedule == 'sgdr': res.update(export_snapshots(learn, out, cfg.cycles))
     if best and best.where: learn.load('best', with_opt=False)  # the model is the best epoch by `monitor`
-    if not cfg.train_on_all: res = dict(evaluate(learn), **res)
+    if not cfg.train_on_all: res = dict(evaluate(learn, n_tta=cfg.n_tta), **res)
     return dict(res, lr_find_valley=state['lr_find_valley'], lr=state['lr'], head_stage=state['head_stage'],
                 stages=[dict(st, lr=state['stage_lrs'].get(st['stage'])) for st in state['plan']],
                 best_epoch=best.where if best else None, settings=asdict(cfg),

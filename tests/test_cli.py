@@ -27,6 +27,8 @@ def test_train_writes_model_metrics_and_plots(trained_model):
     assert m['settings']['data'] == str(sample_path()/'train')  # no --data: the bundled sample
     assert m['n_train'] == 96 and m['n_valid'] == 24
     assert 'validation: micro-F1' in res.stdout
+    assert m['tta']['n_tta'] == 8 and sorted(m['tta']['per_class_f1']) == SPECIES  # the figures seedling_predict --tta gives
+    assert f"with TTA x8 (seedling_predict --tta): micro-F1 {m['tta']['micro_f1']:.4f}" in res.stdout
     assert '100.00%' in res.stdout + res.stderr or 'epoch' in res.stdout  # fastprogress reported the epochs
 
 
