@@ -98,7 +98,7 @@ def write(rows, res, out):
     md = [f"# Training-toolbox ablation\n",
           f"Data `{res['data']}` ({res['n_train']} train / {res['n_valid']} validation images, seeded stratified split, "
           f"seeds {', '.join(map(str, res['seeds']))}: mean ± standard deviation where a row ran on several), {res['device']}. **Shortened for the CPU**: {res['size']} px, 1 frozen + {res['epochs']} unfrozen epochs "
-          f"per transfer-learning run (the `fast` preset trains {res['fast_preset']}), no lr_find (preset LR {res['lr']}); "
+          f"per transfer-learning run (the `fast` preset, when this ran: {res['fast_preset']}), no lr_find (preset LR {res['lr']}); "
           f"floors {res['floor_epochs']} epochs from scratch. `small_classes_f1` is the mean F1 of {', '.join(SMALL)}.\n",
           "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows: md.append("| " + " | ".join('' if r[c] is None else str(r[c]) for c in cols) + " |")
