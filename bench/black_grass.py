@@ -23,18 +23,18 @@ warnings.simplefilter('ignore')
 import matplotlib; matplotlib.use('Agg')
 import matplotlib.pyplot as plt, numpy as np, torch
 from PIL import Image
-from seedling_clf.data import seedling_dls
+from fastai.vision.all import L, parent_label
+from seedling_clf.data import labelled_images, stratified_splitter
 from seedling_clf.inference import load_model, predict_probs
-from seedling_clf.train import classification_metrics
+from seedling_clf.train import TrainConfig, classification_metrics
 from common import REPO, rel
 from seeds import RESULTS, RUNS, FULL_DATA, WEAK_CLASS
 
 
-def valid_split(data: Path, seed: int) -> tuple:
-    "The validation files of `seed`'s stratified split (as `seedling_train --seed` makes it), their labels and the classes."
-    dls = seedling_dls(data, size=32, bs=64, seed=seed, device='cpu', cache_mb=0)
-    files, vocab = list(dls.valid.items), list(dls.vocab)
-    return files, np.array([vocab.index(f.parent.name) for f in files]), vocab
+def valid_split(files, seed: int, vocab: list) -> tuple:
+    "The validation files of `seed`'s stratified split (the splitter `seedling_train --seed` uses) and their class indices."
+    valid = L(files)[stratified_splitter(TrainConfig.valid_pct, seed)(files)[1]]
+    return list(valid), np.array([vocab.index(parent_label(f)) for f in valid])
 
 
 def run_probs(run: Path, files: list, vocab: list) -> np.ndarray:
@@ -77,7 +77,7 @@ def combo_rows(probs, targs, vocab, walls, names) -> list:
 def weak_errors(probs, split, vocab, names) -> list:
     "Every Black-grass error of any recipe on any seed: the file, its label, and what each recipe predicted."
     w, out = vocab.index(WEAK_CLASS), []
-    for s, (files, labels, _) in split.items():
+    for s, (files, labels) in split.items():
         preds = {n: probs[n][s].argmax(1) for n in names}
         for i, (f, t) in enumerate(zip(files, labels)):
             p = {n: int(preds[n][i]) for n in names}
@@ -135,8 +135,9 @@ def main():
     recs = {n: json.loads((RESULTS/'seeds'/f'{n}.json').read_text()) for n in a.names}
     seeds = sorted(set.intersection(*[{r['seed'] for r in rec['runs']} for rec in recs.values()]))
     walls = {n: statistics.mean(r['wall_time_s'] for r in rec['runs']) for n, rec in recs.items()}
-    split = {s: valid_split(data, s) for s in seeds}
-    vocab = split[seeds[0]][2]
+    files = labelled_images(data)  # checked once; each seed's split is drawn from them
+    vocab = sorted({parent_label(f) for f in files})  # fastai's order (a model with other classes fails `run_probs`' check)
+    split = {s: valid_split(files, s, vocab) for s in seeds}
     targs = {s: split[s][1] for s in seeds}
     probs = {n: {s: run_probs(RUNS/n/f'seed{s}', split[s][0], vocab) for s in seeds} for n in a.names}
     errors = weak_errors(probs, split, vocab, a.names)
