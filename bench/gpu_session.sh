@@ -21,6 +21,7 @@ D=.gpu_data/plant-seedlings-150; T=${LANE_TIMEOUT_S:-370}
 lane() { local cores=$1 name=$2; shift 2; timeout $T taskset -c $cores python3 bench/seeds.py --name $name --data $D "$@" > $L/$name.log 2>&1; }
 lane 0-3 gpu_fast_128_192 -- --sizes 128,192 --stage_epochs 4,4 &
 lane 4-7 gpu_fast_160_224 -- --sizes 160,224 --stage_epochs 4,4 &
+# `--preset best` was then tf_efficientnet_lite2 at 160, 224, 260 px: bench/results/seeds/gpu_lite2_*.json write it out
 lane 8-11 gpu_best --preset best &
 lane 12-15 gpu_best_mixup_oversample --preset best --seeds 1,2 -- --sizes 96,128,150 --mix mixup --mix_alpha 0.4 --balance oversample &
 wait

@@ -10,12 +10,14 @@ evaluation and export. Anything after `--` is passed to `seedling_train` unchang
     python bench/seeds.py --name fast                                   # the fast preset, seeds 0, 1, 2
     python bench/seeds.py --name fast_150 -- --sizes 96,150 --stage_epochs 4,4
     python bench/seeds.py --name best --preset best --data .gpu_data/plant-seedlings-150
-    python bench/seeds.py --name gpu_best --preset best --seeds 2 --add --data .gpu_data/plant-seedlings-150   # a third seed
+    python bench/seeds.py --name best --preset best --seeds 2 --add                    # a third seed, kept with seeds 0 and 1
 
-Writes bench/results/seeds/<name>.json (every run's figures) and regenerates bench/results/seeds.md (one row per
-recipe). Run folders go to bench/runs/seeds/<name>/seed<S>/ (ignored by git).
+Writes bench/results/seeds/<name>.json (every run's figures and recipe, as its run.json records it) and regenerates
+bench/results/seeds.md (one row per recipe), warning where a row's command no longer gives the recipe its runs
+trained with (a preset changed since: write the options out in the command). Run folders go to bench/runs/seeds/<name>/seed<S>/ (ignored by git).
 """
-import argparse, json, shutil, statistics, subprocess, sys, time
+import argparse, json, shlex, shutil, statistics, subprocess, sys, time
+from dataclasses import asdict
 from pathlib import Path
 from common import rel, seedling_train_cmd
 
@@ -34,8 +36,20 @@ def run_seed(data, out, preset, seed, extra):
     subprocess.run(cmd, check=True)
     m = json.loads((out/'metrics.json').read_text())
     tta = dict(tta_micro_f1=m['tta']['micro_f1'], tta_weak_f1=m['tta']['per_class_f1'][WEAK_CLASS], n_tta=m['tta']['n_tta']) if 'tta' in m else {}
+    recipe = {k: v for k, v in json.loads((out/'run.json').read_text())['recipe'].items() if k not in ('data', 'seed')}
     return dict(seed=seed, micro_f1=m['micro_f1'], macro_f1=m['macro_f1'], weak_f1=m['per_class_f1'][WEAK_CLASS],
-                wall_time_s=round(time.time() - start, 1), device=m.get('device'), **tta)
+                wall_time_s=round(time.time() - start, 1), device=m.get('device'), **tta, recipe=recipe)
+
+
+def command_drift(res) -> dict:
+    "Options whose value the recipe's recorded command gives today (presets change) differs from what its runs trained with: {option: (trained, today)}."
+    from seedling_clf.train import train_config, parse_train_args
+    trained = next((r['recipe'] for r in res['runs'] if 'recipe' in r), None)  # kept since runs record it; else the run folder's record
+    rec = RUNS/res['name']/f"seed{res['runs'][0]['seed']}"/'run.json'
+    if trained is None and rec.exists(): trained = json.loads(rec.read_text())['recipe']
+    if trained is None: return {}
+    today = asdict(train_config(**{k: v for k, v in parse_train_args(shlex.split(res['command'])[1:]).items() if k != 'data'}))
+    return {k: (trained[k], today[k]) for k in today if k in trained and k not in ('data', 'seed', 'preset') and trained[k] != today[k]}  # a preset's name is not a setting
 
 
 def summary(runs):
@@ -55,6 +69,8 @@ def table():
             "|---|---|---|---|---|---|---|---|---|---|"]
     for f in sorted((RESULTS/'seeds').glob('*.json')):
         r = json.loads(f.read_text()); s = r['summary']
+        drift = command_drift(r)
+        if drift: print(f"warning: {f.name}: its command no longer gives the recipe it ran (trained, today): {drift}. Fix: write the options out in its command.", file=sys.stderr)
         pm = lambda k, d=4: f"{s[k]['mean']:.{d}f} ± {s[k]['std']:.{d}f}" if k in s else '—'
         rows.append(f"| {r['name']} | `{r['command']}` | {','.join(str(o['seed']) for o in r['runs'])} | {' / '.join(dict.fromkeys(o['device'] for o in r['runs']))} "
                     f"| {pm('micro_f1')} | {pm('macro_f1')} | {pm('weak_f1', 3)} | {pm('tta_micro_f1')} | {pm('tta_weak_f1', 3)} | {pm('wall_time_s', 0)} |")

@@ -10,7 +10,7 @@ from functools import partial
 import timm
 from fastcore.docments import docments
 import pandas as pd
-from sklearn.metrics import f1_score, accuracy_score
+from sklearn.metrics import f1_score, accuracy_score, confusion_matrix, ConfusionMatrixDisplay
 from fastai.vision.all import *
 from .core import *
 from .data import *
@@ -35,13 +35,14 @@ def classification_metrics(targs, # true class indices
                            preds, # predicted class indices
                            vocab # class names, in index order
                           ) -> dict:
-    "Accuracy, micro-F1, macro-F1 and per-class F1 (scikit-learn) of `preds` against `targs`."
+    "Accuracy, micro-F1, macro-F1, per-class F1 and the confusion matrix (rows: actual, columns: predicted; scikit-learn) of `preds` against `targs`."
     targs, preds, labels = np.asarray(targs), np.asarray(preds), list(range(len(vocab)))
     per_class = f1_score(targs, preds, labels=labels, average=None, zero_division=0)
     return dict(accuracy=float(accuracy_score(targs, preds)),
                 micro_f1=float(f1_score(targs, preds, labels=labels, average='micro', zero_division=0)),
                 macro_f1=float(f1_score(targs, preds, labels=labels, average='macro', zero_division=0)),
-                per_class_f1={str(c): float(f) for c, f in zip(vocab, per_class)})
+                per_class_f1={str(c): float(f) for c, f in zip(vocab, per_class)},
+                confusion_matrix=confusion_matrix(targs, preds, labels=labels).tolist())
 
 # %% ../nbs/03_train.ipynb
 def evaluate(learn:Learner, dl=None, # default: the validation set
@@ -95,13 +96,15 @@ def fit_stage(learn:Learner, frozen:bool, epochs:int, lr:float, # the stage, its
     return learn.fit_one_cycle(epochs, slice(lr/lr_mult, lr/2), pct_start=0.3, div=5., **kwargs)
 
 # %% ../nbs/03_train.ipynb
-def plot_confusion(learn:Learner, fname:Path=None):
-    "fastai's confusion matrix of the validation set, saved to `fname`."
-    interp = ClassificationInterpretation.from_learner(learn)
-    interp.plot_confusion_matrix(figsize=(8, 8), dpi=100)
-    fig = plt.gcf()
+def plot_confusion(cm:list, # a confusion matrix, as `classification_metrics` returns it
+                   vocab, # class names, in index order
+                   fname:Path=None # where the PNG goes
+                  ):
+    "The confusion matrix as scikit-learn draws it, saved to `fname`: from the evaluation's own predictions, not another pass over the images."
+    fig, ax = plt.subplots(figsize=(8, 8), dpi=100)
+    ConfusionMatrixDisplay(np.asarray(cm), display_labels=list(vocab)).plot(ax=ax, cmap='Blues', colorbar=False, xticks_rotation=90)
     if fname: fig.savefig(fname, dpi=100, bbox_inches='tight'); plt.close(fig)
-    return interp
+    return fig
 
 # %% ../nbs/03_train.ipynb
 def skip_to(learn:Learner) -> int:
@@ -137,8 +140,8 @@ class TrainConfig:
     weights:str='auto' # pretrained weights: auto (packaged), timm (download), none, or a file
     size:int=150 # image side in pixels (an explicit --size replaces the preset's --sizes)
     sizes:list=(128, 150) # progressive resizing: comma-separated image sizes, one unfrozen stage each, e.g. 64,128
-    stage_epochs:list=(6, 6) # comma-separated unfrozen epochs for each of --sizes, e.g. 1,1 (default: --epochs spread over them)
-    epochs:int=12 # unfrozen epochs (spread over --sizes; with --schedule sgdr, implied by the cycles)
+    stage_epochs:list=(8, 8) # comma-separated unfrozen epochs for each of --sizes, e.g. 1,1 (default: --epochs spread over them)
+    epochs:int=16 # unfrozen epochs (spread over --sizes; with --schedule sgdr, implied by the cycles)
     freeze_epochs:int=1 # head-only epochs first
     bs:int=32 # batch size
     lr:float=1.2e-2 # top learning rate, or 'valley' for lr_find's suggestion
@@ -174,8 +177,7 @@ class TrainConfig:
 # %% ../nbs/03_train.ipynb
 PRESETS = dict(
     fast=TrainConfig(),  # the defaults
-    best=TrainConfig(preset='best', arch='tf_efficientnet_lite2', size=260, sizes=[160, 224, 260], stage_epochs=[3, 4, 8], bs=64,
-                     freeze_epochs=2, epochs=15, lr=8e-3, frozen_bn=False),
+    best=TrainConfig(preset='best', stage_epochs=[12, 12], epochs=24, label_smoothing=True),  # fast's recipe, trained longer
 )
 SCHEDULES, MIXES, MONITORS = ('one_cycle', 'sgdr'), ('none', 'mixup', 'cutmix'), ('none', 'valid_loss', 'accuracy')
 MIX_ALPHA = dict(mixup=0.4, cutmix=1.)  # fastai's defaults, when `mix_alpha` is not given
@@ -520,8 +522,8 @@ def write_outputs(learn:Learner, out:Path, # a trained learner, and its run fold
                   start:float=None # `time.time()` when the run started, for its record (default: now)
                  ) -> Path:
     "A finished run's files: confusion_matrix.png (if there is a validation set), losses.png, history.csv, model.pkl and model.safetensors, metrics.json, then run.json."
-    out, valid = Path(out), len(learn.dls.valid_ds) > 0
-    if valid: plot_confusion(learn, out/'confusion_matrix.png')
+    out = Path(out)
+    if 'confusion_matrix' in metrics: plot_confusion(metrics['confusion_matrix'], learn.dls.vocab, out/'confusion_matrix.png')
     if history: plot_history(history, out/'losses.png')
     pd.DataFrame(history).to_csv(out/'history.csv', index=False)
     export_model(learn, out/'model.pkl')
