@@ -109,7 +109,7 @@ def evaluate_models(models, # model.pkl files and/or `Learner`s; several: an ens
     losses, idx = interp.top_losses(min(k, len(files)))
     res = dict(classification_metrics(targs, preds, vocab),
                per_class={c: dict(precision=float(p[i]), recall=float(r[i]), f1=float(f[i]), support=int(s[i])) for i, c in enumerate(vocab)},
-               confusion_matrix=interp.confusion_matrix().tolist(), vocab=vocab,
+               vocab=vocab,  # the confusion matrix comes with `classification_metrics`
                most_confused=[[a, b, int(n)] for a, b, n in interp.most_confused()],
                top_losses=[dict(file=str(files[i]), actual=vocab[int(targs[i])], predicted=vocab[int(preds[i])],
                                 prob=float(probs[i, preds[i]]), loss=float(l)) for l, i in zip(losses, idx)],
