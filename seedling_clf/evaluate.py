@@ -12,7 +12,7 @@ from fastai.interpret import ClassificationInterpretation
 from fastcore.script import call_parse, store_true, Param
 from .core import *
 from .data import labelled_images, stratified_splitter
-from .train import classification_metrics, TrainConfig, train_config, run_config, train_classifier
+from .train import classification_metrics, plot_confusion, TrainConfig, train_config, run_config, train_classifier
 from .inference import load_model, ensemble_probs
 from .cli import run_cli
 
@@ -118,8 +118,7 @@ def evaluate_models(models, # model.pkl files and/or `Learner`s; several: an ens
                vote=vote if len(learners) > 1 else None, predict_s=round(secs, 2), images_per_s=round(len(files)/secs, 1), **run_info())
     if out:
         out = Path(out); out.mkdir(parents=True, exist_ok=True)
-        interp.plot_confusion_matrix(figsize=(8, 8), dpi=100)
-        plt.gcf().savefig(out/'confusion_matrix.png', dpi=100, bbox_inches='tight'); plt.close('all')
+        plot_confusion(res['confusion_matrix'], vocab, out/'confusion_matrix.png')  # as seedling_train draws it
         plot_per_class(res['per_class'], out/'per_class.png')
         plot_top_losses(interp, k, out/'top_losses.png')
         save_json(res, out/'eval.json')
