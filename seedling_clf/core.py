@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb 3
 from __future__ import annotations
-import os, json, platform, shutil, tempfile, time
+import os, json, platform, shutil, tempfile, time, ctypes
 import multiprocessing
 from multiprocessing.util import Finalize
 from fastcore.xtras import set_num_threads
@@ -14,9 +14,9 @@ import torch
 from fastcore.xtras import Path
 
 # %% auto 0
-__all__ = ['SAMPLE_PATH', 'LOCK_FILE', 'SeedlingError', 'short_list', 'sample_path', 'train_folder', 'cache_dir', 'scratch_dir',
-           'on_gpu', 'cpu_cores', 'run_info', 'share_cores_in_test_workers', 'save_json', 'checkpoint_files',
-           'pid_alive', 'run_lock']
+__all__ = ['SAMPLE_PATH', 'M_TRIM_THRESHOLD', 'M_MMAP_THRESHOLD', 'LOCK_FILE', 'SeedlingError', 'short_list', 'sample_path',
+           'train_folder', 'cache_dir', 'scratch_dir', 'on_gpu', 'cpu_cores', 'run_info', 'share_cores_in_test_workers',
+           'on_glibc', 'keep_freed_memory', 'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
 
 # %% ../nbs/00_core.ipynb
 class SeedlingError(ValueError):
@@ -83,6 +83,21 @@ def share_cores_in_test_workers():
     if os.environ.get('IN_TEST') and multiprocessing.parent_process() is not None: set_num_threads(1)
 
 share_cores_in_test_workers()
+
+# %% ../nbs/00_core.ipynb
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (glibc's malloc.h)
+
+def on_glibc() -> bool:
+    "Whether this process runs on GNU libc (whose `mallopt` `keep_freed_memory` sets)."
+    try: return (os.confstr('CS_GNU_LIBC_VERSION') or '').startswith('glibc')
+    except (AttributeError, ValueError, OSError): return False
+
+def keep_freed_memory() -> bool:
+    "Make glibc's malloc keep freed memory for reuse: no `mmap` per large tensor, no trimming. `False` off glibc or with `SEEDLING_MALLOC=default`."
+    if os.environ.get('SEEDLING_MALLOC') == 'default' or not on_glibc(): return False
+    mallopt = ctypes.CDLL(None).mallopt
+    return all(mallopt(k, 2**31-1) == 1 for k in (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD))
+
 
 # %% ../nbs/00_core.ipynb
 def save_json(obj, fname:Path # where to write

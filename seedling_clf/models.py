@@ -123,6 +123,7 @@ def seedling_learner(dls:DataLoaders, # from `seedling_dls`
         near = timm.list_models(f"*{arch.split('_')[0]}*")[:8]
         raise SeedlingError(f"Unknown architecture {arch!r}." + (f" Similar timm names: {', '.join(near)}." if near else ""))
     pretrained, overlay = resolve_weights(arch, weights)
+    keep_freed_memory()  # activations reuse freed memory instead of new pages from the kernel (00_core)
     extra = dict(pretrained_cfg_overlay=overlay) if overlay else {}
     learn = vision_learner(dls, arch, pretrained=pretrained, metrics=ifnone(metrics, seedling_metrics()), **extra, **kwargs)
     if channels_last: learn.to_channelslast(use_amp=False)
