@@ -30,9 +30,10 @@ class Usage:
 
 def child(data, seed):
     "One setting, in this process: prints its figures as JSON."
+    from seedling_clf.core import scratch_dir
     from seedling_clf.train import train_config, run_dls, run_learner, evaluate
     cfg = train_config('fast', data=data, seed=seed)
-    learn = run_learner(cfg, run_dls(cfg, 150), Path(os.environ.get('TMPDIR', '/tmp'))/'seedling_bench_malloc')
+    learn = run_learner(cfg, run_dls(cfg, 150), scratch_dir('seedling_bench_malloc_'))
     learn.unfreeze()
     res, u = {}, Usage().start()
     with learn.no_bar(): learn.fit(1, 1e-3)
