@@ -13,9 +13,9 @@ from .core import *
 
 # %% auto 0
 __all__ = ['DECODE_ERRORS', 'WIDE_GRAY_MODES', 'image_files', 'non_image_files', 'check_image', 'usable_images',
-           'labelled_images', 'stratified_splitter', 'seedling_tfms', 'to_rgb', 'SeedlingImage', 'seedling_block',
-           'deterministic_item_tfms', 'ItemCacheDL', 'NonBlockingDL', 'loader_settings', 'seedling_dls', 'file_hash',
-           'duplicate_groups', 'plot_class_counts', 'plot_samples', 'audit']
+           'labelled_images', 'stratified_splitter', 'seedling_tfms', 'to_rgb', 'SeedlingImage', 'label_of',
+           'seedling_block', 'deterministic_item_tfms', 'ItemCacheDL', 'NonBlockingDL', 'loader_settings',
+           'seedling_dls', 'file_hash', 'duplicate_groups', 'plot_class_counts', 'plot_samples', 'audit']
 
 # %% ../nbs/01_data.ipynb
 def image_files(folder:Path # searched recursively
@@ -98,12 +98,16 @@ def labelled_images(path:Path, # dataset root (with `train/`) or the folder of c
 
 # %% ../nbs/01_data.ipynb
 def stratified_splitter(valid_pct:float=0.2, # fraction of each class kept for validation
-                        seed:int=42 # the same seed gives the same split
+                        seed:int=42, # the same seed gives the same split
+                        train_only=() # items that always go to training (pseudo-labelled images): the split of the others is unchanged
                        ):
     "A splitter for `DataBlock`: stratified by parent folder, seeded; `valid_pct=0` puts every item in training."
+    train_only = set(train_only)
     def _split(items):
         if not valid_pct: return L(range(len(items))), L()  # every item in training (a final retrain)
-        return TrainTestSplitter(test_size=valid_pct, random_state=seed, stratify=[parent_label(o) for o in items])(items)
+        labelled = [i for i, o in enumerate(items) if o not in train_only]
+        tr, va = TrainTestSplitter(test_size=valid_pct, random_state=seed, stratify=[parent_label(items[i]) for i in labelled])(L(items)[labelled])
+        return L(labelled[i] for i in tr) + [i for i, o in enumerate(items) if o in train_only], L(labelled[i] for i in va)
     return _split
 
 # %% ../nbs/01_data.ipynb
@@ -133,13 +137,19 @@ class SeedlingImage(PILImage):
 
 
 # %% ../nbs/01_data.ipynb
+def label_of(pseudo:dict, # image file -> species, for images whose parent folder is not their class
+             fn:Path) -> str:
+    "The class of `fn`: its pseudo-label if it has one, else its parent folder's name."
+    return pseudo.get(fn) or parent_label(fn)
+
 def seedling_block(size:int=128, # side of the square images fed to the model
                    valid_pct:float=0.2, seed:int=42, # the stratified split
-                   aug:bool=True # add `seedling_tfms` to the training batches
+                   aug:bool=True, # add `seedling_tfms` to the training batches
+                   pseudo:dict=None # image file -> species: further training images (pseudo-labels), never validated on
                   ) -> DataBlock:
-    "A `DataBlock` for a list of labelled image files (label = parent folder)."
-    return DataBlock(blocks=(ImageBlock(SeedlingImage), CategoryBlock), get_y=parent_label,
-                     splitter=stratified_splitter(valid_pct, seed),
+    "A `DataBlock` for a list of labelled image files (label = parent folder, or `pseudo`'s)."
+    return DataBlock(blocks=(ImageBlock(SeedlingImage), CategoryBlock), get_y=partial(label_of, pseudo) if pseudo else parent_label,
+                     splitter=stratified_splitter(valid_pct, seed, train_only=pseudo or ()),
                      item_tfms=Resize(size, method=ResizeMethod.Squish),
                      batch_tfms=seedling_tfms() if aug else None)
 
@@ -218,6 +228,7 @@ def seedling_dls(path:Path=None, # dataset root or folder of class folders; defa
                  aug:bool=True, # augment the training batches
                  device=None, # where the batches go; default: the GPU if there is one
                  cache_mb:int=ItemCacheDL.cache_mb, # memory for decoded, resized images kept between epochs (0: decode every epoch)
+                 pseudo:dict=None, # image file -> species: pseudo-labelled images added to training (never to validation)
                  **kwargs # passed to `DataBlock.dataloaders`
                 ) -> DataLoaders:
     "Checked, split and augmented `DataLoaders` for a folder-per-class seedling dataset; images decoded once; pinned, non-blocking loading on CUDA."
@@ -226,7 +237,8 @@ def seedling_dls(path:Path=None, # dataset root or folder of class folders; defa
     load = {**loader_settings(device), **({} if num_workers is None else dict(num_workers=num_workers))}
     load['dl_type'] = NonBlockingDL if load['pin_memory'] else ItemCacheDL
     set_seed(seed)
-    dls = seedling_block(size, valid_pct, seed, aug).dataloaders(files, bs=bs, device=device, **{**load, **kwargs})
+    files = files + L(pseudo or {})
+    dls = seedling_block(size, valid_pct, seed, aug, pseudo).dataloaders(files, bs=bs, device=device, **{**load, **kwargs})
     for dl in dls.loaders: dl.cache_mb = cache_mb
     return dls
 

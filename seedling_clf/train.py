@@ -17,18 +17,21 @@ from .data import *
 from .models import *
 from .features import dls_features, dataset_labels, fit_head, BALANCE, class_weights, has_bn_tail, body_split, HEAD_EPOCHS
 from .serve import save_safe
-from .inference import TTAViews
+from .inference import TTAViews, predict_probs, test_images
+from timm.utils import ModelEmaV3
 from .records import write_run_record, make_deterministic
 
 # %% auto 0
 __all__ = ['PRESETS', 'SCHEDULES', 'MIXES', 'MONITORS', 'MIX_ALPHA', 'CHOICES', 'RUN_OUTPUTS', 'classification_metrics',
            'evaluate', 'find_lr', 'set_train_bn', 'prepare_stage', 'fit_stage', 'plot_confusion', 'skip_to',
-           'skipped_epoch', 'EpochHistory', 'TrainConfig', 'sgdr_epochs', 'config_fields', 'check_arch', 'train_config',
-           'config_args', 'train_parser', 'parse_train_args', 'settings_config', 'run_config', 'train_settings',
-           'train_plan', 'fit_snapshots', 'Snapshots', 'export_snapshots', 'train_loader', 'save_checkpoint',
-           'load_checkpoint', 'read_checkpoint', 'SaveBest', 'Checkpoint', 'Resume', 'oversampled_dls', 'plot_history',
+           'skipped_epoch', 'EpochHistory', 'TrainConfig', 'sgdr_epochs', 'config_fields', 'check_arch',
+           'unlabeled_folder', 'train_config', 'config_args', 'train_parser', 'parse_train_args', 'settings_config',
+           'run_config', 'train_settings', 'train_plan', 'fit_snapshots', 'Snapshots', 'export_snapshots',
+           'WeightAverage', 'weight_average', 'train_loader', 'save_checkpoint', 'load_checkpoint', 'read_checkpoint',
+           'SaveBest', 'Checkpoint', 'Resume', 'oversampled_dls', 'select_pseudo', 'pseudo_labels', 'plot_history',
            'start_run', 'write_outputs', 'run_dls', 'run_loss', 'mix_callbacks', 'run_learner', 'choose_lr',
-           'fit_features_head', 'stage_lr', 'fit_plan_stage', 'fit_plan', 'run_metrics', 'train_classifier']
+           'fit_features_head', 'stage_lr', 'fit_plan_stage', 'fit_plan', 'ema_metrics', 'pseudo_summary',
+           'run_metrics', 'train_classifier']
 
 # %% ../nbs/03_train.ipynb
 def classification_metrics(targs, # true class indices
@@ -169,6 +172,10 @@ class TrainConfig:
     mix_alpha:float=None # strength of --mix (Beta alpha; default 0.4 for mixup, 1 for cutmix)
     n_tta:int=8 # the final validation figures also with TTA: the mean over this many of each image's 8 flips/quarter turns (metrics.json's "tta"; 0: none)
     monitor:str='none' # none (the model is the last epoch), or valid_loss or accuracy: the best epoch by it is the model (OUT/models/best.pth)
+    ema_decay:float=0. # an exponential moving average of the weights over the last stage (timm's ModelEmaV3) is the model, e.g. 0.995 (0: none)
+    unlabeled:str=None # folder of unlabelled images: after the first unfrozen stage, confident predictions of them train the later stages (pseudo-labels); auto: DATA/test if there is one
+    pseudo_threshold:float=0.95 # with --unlabeled: the least probability (the mean over --n_tta views) a pseudo-label needs
+    pseudo_cap:float=0.5 # with --unlabeled: at most this fraction of a class's labelled training images join it as pseudo-labels
 
     def __post_init__(self):  # lists, not tuples: a config equals its JSON round trip
         for k in ('sizes', 'stage_epochs', 'stage_lrs'):
@@ -231,6 +238,17 @@ def check_arch(arch:str, weights:str='auto') -> str:
     return arch
 
 # %% ../nbs/03_train.ipynb
+def unlabeled_folder(unlabeled:str|None, # a folder, 'auto' or `None`
+                     data:str|None # the dataset root (default: the bundled sample)
+                    ) -> str|None:
+    "The folder `--unlabeled` names, absolute: 'auto' is DATA/test beside DATA/train (the Kaggle layout) if there is one, else none."
+    if unlabeled in (None, '', 'none'): return None
+    root = Path(data or sample_path())
+    if unlabeled == 'auto': return str((root/'test').absolute()) if (root/'train').is_dir() and (root/'test').is_dir() else None
+    if not Path(unlabeled).is_dir(): raise SeedlingError(f"--unlabeled {unlabeled} is not a folder. Pass a folder of unlabelled images, 'auto' or none.")
+    return os.path.abspath(unlabeled)
+
+# %% ../nbs/03_train.ipynb
 def _check_values(c:dict) -> dict:
     "Each option of `c` (a `TrainConfig` as a dict) on its own: types (text from the command line converted), ranges, choices."
     for k in CHOICES: _choice(k, c[k])
@@ -251,6 +269,10 @@ def _check_values(c:dict) -> dict:
     if c['stage_lrs'] is not None: c['stage_lrs'] = _numbers('stage_lrs', c['stage_lrs'], float, 0, above=True)
     for k in _switches():
         if not isinstance(c[k], (bool, np.bool_)): raise SeedlingError(f"--{k} is a switch (True or False), got {c[k]!r}.")
+    c['ema_decay'] = _number('ema_decay', c['ema_decay'], float, 0, 1, below=True)
+    c['pseudo_threshold'] = _number('pseudo_threshold', c['pseudo_threshold'], float, 0, 1, above=True)
+    c['pseudo_cap'] = _number('pseudo_cap', c['pseudo_cap'], float, 0, above=True)
+    c['unlabeled'] = unlabeled_folder(c['unlabeled'], c['data'])
     c['data'] = os.path.abspath(train_folder(c['data'] or sample_path()))  # absolute: the report and the final retrain read it from anywhere
     c['weights'] = str(c['weights']); check_arch(c['arch'], c['weights'])
     return c
@@ -279,6 +301,9 @@ def _check_rules(c:dict) -> dict:
         raise SeedlingError(f"--stage_epochs needs one number per size: {len(sizes)} sizes {sizes} but {len(stage_epochs)} epochs {stage_epochs}.")
     if c['stage_lrs'] is not None and len(c['stage_lrs']) != len(sizes):
         raise SeedlingError(f"--stage_lrs needs one learning rate per unfrozen stage: {len(sizes)} sizes {sizes} but {len(c['stage_lrs'])} rates.")
+    if c['unlabeled'] and (len(sizes) < 2 or c['schedule'] == 'sgdr'):
+        raise SeedlingError(f"--unlabeled draws pseudo-labels after the first unfrozen stage for the later ones: give two or more --sizes "
+                            f"(e.g. --sizes 128,150), or drop --unlabeled.")
     if c['mix_alpha'] is None: c['mix_alpha'] = MIX_ALPHA.get(c['mix'])
     if hff and c['head_epochs'] is None: c['head_epochs'] = HEAD_EPOCHS
     return dict(c, sizes=sizes, stage_epochs=stage_epochs, size=sizes[-1], epochs=sum(stage_epochs))
@@ -415,6 +440,24 @@ def export_snapshots(learn:Learner, out:Path, # the run's folder: reads `models/
                 snapshots=[dict(file=f, micro_f1=o['micro_f1'], macro_f1=o['macro_f1']) for f, o in zip(files, each)])
 
 # %% ../nbs/03_train.ipynb
+class WeightAverage(Callback):
+    "An exponential moving average of the weights over a fit (timm's `ModelEmaV3`); at the fit's end the model holds it, `raw` the last weights."
+    order = Recorder.order + 1
+    def __init__(self, decay:float # the average's weight on its past at each step
+                ): self.decay, self.ema, self.raw = decay, None, None
+    def before_fit(self):
+        if self.ema is None: self.ema = ModelEmaV3(get_model(self.model), decay=self.decay)
+    def after_step(self): self.ema.update(get_model(self.model))
+    def after_fit(self):
+        model = get_model(self.model)
+        self.raw = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(self.ema.module.state_dict())
+
+def weight_average(learn:Learner) -> WeightAverage|None:
+    "The `WeightAverage` of `learn`'s current fit, once it holds an average (what a checkpoint saves and restores)."
+    return next((c for c in learn.cbs if isinstance(c, WeightAverage) and c.ema is not None), None)
+
+# %% ../nbs/03_train.ipynb
 def train_loader(learn:Learner) -> DataLoader:
     "The training `DataLoader` (the one fastai's `DistributedDL` wraps, in a data-parallel run): its `rng` shuffles the epochs."
     return getattr(learn.dls.train, 'dl', learn.dls.train)
@@ -423,6 +466,8 @@ def save_checkpoint(learn:Learner, out:Path, state:dict):
     "`out/models/checkpoint.pth`: weights, optimizer, random state (python, numpy, torch, the training sampler's) and `state`; `state` also to `out/checkpoint.json`."
     ck = dict(model=get_model(learn.model).state_dict(), opt=learn.opt.state_dict(), state=state,
               random=get_random_states(), sampler=train_loader(learn).rng.getstate())
+    averaged = weight_average(learn)
+    if averaged: ck['ema'] = averaged.ema.module.state_dict()
     js, f = checkpoint_files(out); f.parent.mkdir(parents=True, exist_ok=True)
     torch.save(ck, f.with_suffix('.tmp')); f.with_suffix('.tmp').replace(f)  # whole or not at all: a run killed while saving keeps the last one
     save_json(state, js)  # the same state, for people (and the command line's messages)
@@ -434,6 +479,8 @@ def load_checkpoint(learn:Learner, out:Path) -> dict:
     if learn.opt is None: learn.create_opt()
     learn.opt.load_state_dict(ck['opt'])
     set_random_states(**ck['random']); train_loader(learn).rng.setstate(ck['sampler'])
+    averaged = weight_average(learn)
+    if averaged and 'ema' in ck: averaged.ema.module.load_state_dict(ck['ema'])
     return ck
 
 def read_checkpoint(out:Path, cfg:TrainConfig) -> dict:
@@ -490,6 +537,38 @@ def oversampled_dls(dls:DataLoaders) -> DataLoaders:
     return DataLoaders(dls.train.new(cls=WeightedDL, wgts=wgts), dls.valid, path=dls.path, device=dls.device)
 
 # %% ../nbs/03_train.ipynb
+def select_pseudo(probs:Tensor, # class probabilities of the unlabelled images, one row each
+                  vocab:list, # class names, in column order
+                  cap:dict, # class name -> the most images it may take
+                  threshold:float # the least probability a pseudo-label needs
+                 ) -> list:
+    "Indices of the rows to pseudo-label: top probability >= `threshold`, at most `cap[c]` per class, most confident first."
+    top, pred = probs.max(1)
+    taken, keep = Counter(), []
+    for i in torch.argsort(top, descending=True, stable=True).tolist():
+        c = vocab[int(pred[i])]
+        if top[i] < threshold or taken[c] >= cap.get(c, 0): continue
+        keep.append(i)
+        taken[c] += 1
+    return sorted(keep)
+
+# %% ../nbs/03_train.ipynb
+def pseudo_labels(learn:Learner, cfg:TrainConfig, out:Path=None # the learner after its first unfrozen stage; the run folder
+                 ) -> list:
+    "`[file, species, probability]` of the unlabelled images of `cfg.unlabeled` that `learn` labels confidently; written to `out/pseudo_labels.csv`."
+    labelled = L(learn.dls.train_ds.items) + L(learn.dls.valid_ds.items)
+    known = {file_hash(f) for f in labelled}
+    files = test_images(cfg.unlabeled, skip_bad=cfg.skip_bad).filter(lambda f: file_hash(f) not in known)
+    if not files: return []
+    probs = predict_probs(learn, files, tta=bool(cfg.n_tta), n_tta=cfg.n_tta or 8)
+    counts = Counter(learn.dls.vocab[i] for i in dataset_labels(learn.dls.train_ds))
+    cap = {c: int(cfg.pseudo_cap * n) for c, n in counts.items()}
+    rows = [[str(files[i]), learn.dls.vocab[int(probs[i].argmax())], round(float(probs[i].max()), 4)]
+            for i in select_pseudo(probs, list(learn.dls.vocab), cap, cfg.pseudo_threshold)]
+    if out: pd.DataFrame(rows, columns=['file', 'species', 'prob']).to_csv(Path(out)/'pseudo_labels.csv', index=False)
+    return rows
+
+# %% ../nbs/03_train.ipynb
 def plot_history(history:list, # one dict per epoch (history.csv's rows): stage, size, train_loss, valid_loss, ...
                  fname:Path=None # where to save the PNG
                 ):
@@ -505,7 +584,7 @@ def plot_history(history:list, # one dict per epoch (history.csv's rows): stage,
     return fig
 
 # %% ../nbs/03_train.ipynb
-RUN_OUTPUTS = ('model.pkl', 'model.safetensors', 'model.json', 'run.json', 'data_manifest.csv', 'metrics.json', 'history.csv', 'losses.png', 'confusion_matrix.png', 'lr_find*.png', checkpoint_files('')[0].name,
+RUN_OUTPUTS = ('model.pkl', 'model.safetensors', 'model.json', 'run.json', 'data_manifest.csv', 'metrics.json', 'history.csv', 'losses.png', 'confusion_matrix.png', 'lr_find*.png', 'pseudo_labels.csv', checkpoint_files('')[0].name,
                'models/*.pth', 'snapshots/*.pkl', 'eval/*', 'audit/*', 'report.html')
 
 def start_run(out:Path, resume:bool=False # continuing the run in `out`: keep its files
@@ -537,11 +616,12 @@ def write_outputs(learn:Learner, out:Path, # a trained learner, and its run fold
 # %% ../nbs/03_train.ipynb
 def run_dls(cfg:TrainConfig, size:int, # the recipe, and the image size of this stage
             num_workers:int=None, # data-loader processes (default: `seedling_dls`'s)
-            item_tfms=None, batch_tfms=None # further fastai transforms, added to the recipe's
+            item_tfms=None, batch_tfms=None, # further fastai transforms, added to the recipe's
+            pseudo:list=None # `[file, species, ...]` rows of pseudo-labelled images (`pseudo_labels`), added to training
            ) -> DataLoaders:
     "The run's `DataLoaders` at `size`: the same seeded split at every size (none with `train_on_all`), oversampled if asked."
     dls = seedling_dls(cfg.data, size=size, bs=cfg.bs, valid_pct=0. if cfg.train_on_all else cfg.valid_pct, seed=cfg.seed,
-                       skip_bad=cfg.skip_bad, num_workers=num_workers)
+                       skip_bad=cfg.skip_bad, num_workers=num_workers, pseudo={Path(r[0]): r[1] for r in pseudo or []})
     if item_tfms: dls.add_tfms(L(item_tfms), 'after_item')
     if batch_tfms: dls.add_tfms(L(batch_tfms), 'after_batch')
     return oversampled_dls(dls) if cfg.balance == 'oversample' else dls
@@ -598,37 +678,62 @@ def fit_plan_stage(learn:Learner, cfg:TrainConfig, state:dict, i:int, # the reci
                    cbs:list, dls_at, out:Path, # the fits' callbacks, `DataLoaders` for a size, the run folder
                    start_epoch:int=0 # resume the stage after this many epochs
                   ):
-    "Train stage `i`: its image size, frozen or not, its learning rate (kept in `state`), `fit_stage` (or `fit_snapshots` with SGDR)."
+    "Train stage `i`: its image size, frozen or not, its learning rate (kept in `state`), `fit_stage` (or `fit_snapshots` with SGDR); its `WeightAverage`, if any."
     st = state['plan'][i]; frozen = st['stage'] == 'frozen'
-    if st['size'] != learn.stage_size: learn.dls, learn.stage_size = dls_at(st['size']), st['size']  # same weights, new size
+    if cfg.unlabeled and 'pseudo' not in state and i and state['plan'][i-1]['stage'] != 'frozen':  # after the first unfrozen stage
+        state['pseudo'] = pseudo_labels(learn, cfg, out)
+        learn.stage_size = None  # new training images: new DataLoaders
+    if st['size'] != learn.stage_size: learn.dls, learn.stage_size = dls_at(st['size'], pseudo=state.get('pseudo')), st['size']  # same weights, new size
     prepare_stage(learn, frozen, cfg.frozen_bn)
     lr = state['stage_lrs'].get(st['stage']) or stage_lr(learn, cfg, state, i, out)
     state['stage_lrs'][st['stage']] = lr
     learn.stage = st['stage']
     state.update(stage_index=i, stage=st['stage'], size=st['size'], epochs=st['epochs'])
+    averaged = WeightAverage(cfg.ema_decay) if cfg.ema_decay and i == len(state['plan']) - 1 else None
+    cbs = cbs + L(averaged)
     if cfg.schedule == 'sgdr' and not frozen:
         snaps = Snapshots(sgdr_epochs(cfg.cycles, cfg.cycle_len, cfg.cycle_mult))
         fit_snapshots(learn, cfg.cycles, cfg.cycle_len, slice(lr/cfg.lr_mult, lr/2), cfg.cycle_mult, cbs=cbs+[snaps], start_epoch=start_epoch)
     else: fit_stage(learn, frozen, st['epochs'], lr, cfg.lr_mult, cbs=cbs, start_epoch=start_epoch)
     if frozen: set_train_bn(learn, True)
     learn.stage = None  # so that the next stage's lr_find is not recorded as this stage's epochs
+    return averaged
 
 def fit_plan(learn:Learner, cfg:TrainConfig, state:dict, cbs:list, dls_at, out:Path,
              resume:bool=False # continue from the checkpoint: its stage, after its epochs done
             ):
-    "Train the stages of `state['plan']` in order; resuming, from the checkpoint's stage, with `Resume`."
+    "Train the stages of `state['plan']` in order (resuming, from the checkpoint's stage, with `Resume`); the last stage's `WeightAverage`, if any."
     first = state.get('stage_index', 0) if resume else 0
+    averaged = None
     for i in range(first, len(state['plan'])):
         again = resume and i == first
-        fit_plan_stage(learn, cfg, state, i, cbs + ([Resume(out)] if again else []), dls_at, out, state['epochs_done'] if again else 0)
+        averaged = fit_plan_stage(learn, cfg, state, i, cbs + ([Resume(out)] if again else []), dls_at, out, state['epochs_done'] if again else 0)
+    return averaged
 
 # %% ../nbs/03_train.ipynb
-def run_metrics(learn:Learner, cfg:TrainConfig, state:dict, out:Path, best:SaveBest=None) -> dict:
+def ema_metrics(learn:Learner, cfg:TrainConfig, averaged:WeightAverage=None # the last stage's, holding its raw weights
+               ) -> dict:
+    "With `ema_decay`: the validation figures of the last stage's raw weights too (the model is their average), under 'ema'."
+    if averaged is None or averaged.raw is None: return {}
+    avg = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
+    learn.model.load_state_dict(averaged.raw)
+    raw = evaluate(learn, n_tta=cfg.n_tta)
+    learn.model.load_state_dict(avg)
+    return dict(ema=dict(decay=cfg.ema_decay, raw=dict(micro_f1=raw['micro_f1'], per_class_f1=raw['per_class_f1'], tta=raw.get('tta'))))
+
+def pseudo_summary(rows:list, cfg:TrainConfig) -> dict:
+    "What metrics.json records of the pseudo-labels: the folder, the settings, how many were taken of each class."
+    return dict(folder=cfg.unlabeled, threshold=cfg.pseudo_threshold, cap=cfg.pseudo_cap, n_taken=len(rows),
+                per_class=dict(sorted(Counter(r[1] for r in rows).items())), file='pseudo_labels.csv')
+
+# %% ../nbs/03_train.ipynb
+def run_metrics(learn:Learner, cfg:TrainConfig, state:dict, out:Path, best:SaveBest=None, averaged:WeightAverage=None) -> dict:
     "Make the exported model the best epoch (if `cfg.monitor`) and export SGDR's snapshots; metrics.json's content: scores, stages, learning rates, config."
     res = {}
     if cfg.schedule == 'sgdr': res.update(export_snapshots(learn, out, cfg.cycles))
     if best and best.where: learn.load('best', with_opt=False)  # the model is the best epoch by `monitor`
-    if not cfg.train_on_all: res = dict(evaluate(learn, n_tta=cfg.n_tta), **res)
+    if not cfg.train_on_all: res = dict(evaluate(learn, n_tta=cfg.n_tta), **res, **ema_metrics(learn, cfg, averaged))
+    if cfg.unlabeled: res['pseudo_labels'] = pseudo_summary(state.get('pseudo', []), cfg)
     return dict(res, lr_find_valley=state['lr_find_valley'], lr=state['lr'], head_stage=state['head_stage'],
                 stages=[dict(st, lr=state['stage_lrs'].get(st['stage'])) for st in state['plan']],
                 best_epoch=best.where if best else None, settings=asdict(cfg),
@@ -653,7 +758,7 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     state = read_checkpoint(out, cfg) if resume else dict(config=asdict(cfg), plan=plan, stage_lrs={}, history=[])
     dls_at = partial(run_dls, cfg, num_workers=num_workers, item_tfms=item_tfms, batch_tfms=batch_tfms)
     size = plan[state.get('stage_index', 0)]['size'] if plan else cfg.sizes[0]
-    learn = run_learner(cfg, dls_at(size), out, **kwargs); learn.stage_size = size
+    learn = run_learner(cfg, dls_at(size, pseudo=state.get('pseudo')), out, **kwargs); learn.stage_size = size
     hist = EpochHistory(state['history']); learn.add_cb(hist)
     if not rank_distrib(): start_run(out, resume)  # only now: options and data that stop the run leave no folder behind
     if not resume:
@@ -662,9 +767,9 @@ def train_classifier(data:Path=None, # dataset root or folder of class folders; 
     best = SaveBest(cfg.monitor, state.get('best'), state.get('best_where')) if cfg.monitor != 'none' else None
     fit_cbs = mix_callbacks(cfg) + ([best] if best else []) + [Checkpoint(out, state, hist, best), *L(cbs)]
     resumed_from = dict(stage=state['stage'], epochs_done=state['epochs_done']) if resume else None
-    fit_plan(learn, cfg, state, fit_cbs, dls_at, out, resume)
+    averaged = fit_plan(learn, cfg, state, fit_cbs, dls_at, out, resume)
     learn.unfreeze(); learn.remove_cb(hist)
-    res = run_metrics(learn, cfg, state, out, best)
+    res = run_metrics(learn, cfg, state, out, best, averaged)
     if rank_distrib(): return learn  # another process of a data-parallel run (`accelerate launch`): rank 0 writes the outputs
     write_outputs(learn, out, dict(res, wall_time_s=round(time.time()-start, 1), resumed_from=resumed_from), hist.rows, start)
     return learn
