@@ -10,13 +10,19 @@ from multiprocessing.util import Finalize
 from fastcore.xtras import set_num_threads
 from contextlib import contextmanager
 from pathlib import Path
+import sys, signal, warnings
 import torch
 from fastcore.xtras import Path
+from fastcore.script import Param, store_true
 
 # %% auto 0
-__all__ = ['SAMPLE_PATH', 'M_TRIM_THRESHOLD', 'M_MMAP_THRESHOLD', 'LOCK_FILE', 'SeedlingError', 'short_list', 'sample_path',
-           'train_folder', 'cache_dir', 'scratch_dir', 'on_gpu', 'cpu_cores', 'run_info', 'share_cores_in_test_workers',
-           'on_glibc', 'keep_freed_memory', 'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
+__all__ = ['CLI_OPTIONS', 'SAMPLE_PATH', 'M_TRIM_THRESHOLD', 'M_MMAP_THRESHOLD', 'LOCK_FILE', 'SeedlingError', 'short_list',
+           'option', 'command_guard', 'sample_path', 'train_folder', 'cache_dir', 'scratch_dir', 'on_gpu', 'cpu_cores',
+           'run_info', 'share_cores_in_test_workers', 'on_glibc', 'keep_freed_memory', 'save_json', 'checkpoint_files',
+           'pid_alive', 'run_lock']
+
+# %% ../nbs/00_core.ipynb
+warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 
 # %% ../nbs/00_core.ipynb
 class SeedlingError(ValueError):
@@ -29,6 +35,53 @@ def short_list(items, n:int=10 # how many to show before "... and N more"
     items = [str(o) for o in items]
     more = f"\n  ... and {len(items)-n} more" if len(items) > n else ""
     return "".join(f"\n  {o}" for o in items[:n]) + more
+
+# %% ../nbs/00_core.ipynb
+CLI_OPTIONS = dict(  # name -> (help, type, extra `Param` arguments)
+    data=("dataset root (DIR/train/<species>/) or folder of class folders; default: the bundled sample", str, {}),
+    out=("output folder", str, {}),
+    model=("run folder or model.json (safe), or model.pkl (a pickle: loading one runs code, so only files you trust)", str, {}),
+    models=("run folder or model.json (safe), or model.pkl (a pickle: loading one runs code, so only files you trust); "
+            "repeat --model for an ensemble", str, dict(action='append')),
+    images=("folder of images (flat or nested)", str, {}),
+    csv=("CSV to write", str, {}),
+    bs=("batch size", int, {}),
+    tta=("test-time augmentation: the mean over each image's flips and quarter turns", store_true, {}),
+    n_tta=("with --tta: how many of the eight flips and quarter turns, the image itself first", int, {}),
+    skip_bad=("leave unreadable images out instead of stopping", store_true, {}),
+    seed=("seed of the stratified split (and of training)", int, {}),
+    valid_pct=("0: every image; else only the validation part of seedling_train's split (this fraction of each class)", float, {}),
+    cpu=("stay on the CPU even when there is a GPU", store_true, {}),
+    vote=("how an ensemble decides: mean (of the probabilities) or majority", str, dict(choices=['mean', 'majority'])),
+)
+
+def option(name:str, # a key of `CLI_OPTIONS`
+           what:str=None # said after the shared help, e.g. what a command writes into --out
+          ) -> Param:
+    "A new fastcore `Param` for the shared command-line option `name`."
+    doc, kind, kwargs = CLI_OPTIONS[name]
+    return Param(f"{doc}: {what}" if what else doc, kind, **kwargs)
+
+# %% ../nbs/00_core.ipynb
+def _warn_line(message, category, filename, lineno, file=None, line=None): return f"warning: {message}\n"
+
+@contextmanager
+def command_guard(interrupted=None # called after Ctrl-C: returns the one line that says what was kept and how to go on
+                 ):
+    "The body of a command: a `SeedlingError` becomes `error: ...` on stderr and exit status 2, Ctrl-C one line and status 130."
+    fmt = warnings.formatwarning
+    with warnings.catch_warnings():  # restores the caller's filters (a Jupyter session keeps its warnings)
+        warnings.simplefilter('ignore')
+        warnings.filterwarnings('default', module='seedling_clf')
+        warnings.formatwarning = _warn_line
+        try: yield
+        except SeedlingError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            print(f"interrupted: {interrupted() if interrupted else 'nothing more was written'}", file=sys.stderr)
+            sys.exit(128 + signal.SIGINT)  # the shell's status for a process stopped by Ctrl-C
+        finally: warnings.formatwarning = fmt
 
 # %% ../nbs/00_core.ipynb
 SAMPLE_PATH = Path(__file__).parent/'sample' if '__file__' in globals() else Path('../seedling_clf/sample').resolve()
