@@ -18,9 +18,10 @@ requirements = shlex.split(cfg.get('requirements', ''))
 if cfg.get('pip_requirements'): requirements += shlex.split(cfg.get('pip_requirements', ''))
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
-dev_requirements = (cfg.get('dev_requirements') or '').split()
-distributed_requirements = (cfg.get('distributed_requirements') or '').split()
-mlflow_requirements = (cfg.get('mlflow_requirements') or '').split()
+# every `NAME_requirements` key of settings.ini is the extra `NAME`; `dev` also takes the mlflow extra
+extras = {k[:-len('_requirements')]: (cfg.get(k) or '').split() for k in cfg
+          if k.endswith('_requirements') and k not in ('requirements', 'pip_requirements', 'conda_requirements')}
+extras['dev'] = extras.get('dev', []) + extras.get('mlflow', [])
 
 setuptools.setup(
     name = cfg['lib_name'],
@@ -34,7 +35,7 @@ setuptools.setup(
     packages = setuptools.find_packages(),
     include_package_data = True,
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements + mlflow_requirements, 'distributed': distributed_requirements, 'mlflow': mlflow_requirements },
+    extras_require = extras,
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

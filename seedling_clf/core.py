@@ -4,22 +4,20 @@
 
 # %% ../nbs/00_core.ipynb 3
 from __future__ import annotations
-import os, json, platform, shutil, tempfile, time, ctypes
-import multiprocessing
-from multiprocessing.util import Finalize
-from fastcore.xtras import set_num_threads
+import os, sys, json, ctypes, platform, shutil, signal, tempfile, warnings, multiprocessing
 from contextlib import contextmanager
-from pathlib import Path
-import sys, signal, warnings
+from importlib.metadata import version, PackageNotFoundError
+from multiprocessing.util import Finalize
 import torch
-from fastcore.xtras import Path
+import seedling_clf
+from fastcore.xtras import Path, set_num_threads
 from fastcore.script import Param, store_true
 
 # %% auto 0
 __all__ = ['CLI_OPTIONS', 'SAMPLE_PATH', 'M_TRIM_THRESHOLD', 'M_MMAP_THRESHOLD', 'LOCK_FILE', 'SeedlingError', 'short_list',
            'option', 'command_guard', 'sample_path', 'train_folder', 'cache_dir', 'scratch_dir', 'on_gpu', 'cpu_cores',
-           'run_info', 'share_cores_in_test_workers', 'on_glibc', 'keep_freed_memory', 'save_json', 'checkpoint_files',
-           'pid_alive', 'run_lock']
+           'run_info', 'share_cores_in_test_workers', 'on_glibc', 'keep_freed_memory', 'tune_process',
+           'package_versions', 'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
 
 # %% ../nbs/00_core.ipynb
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
@@ -135,8 +133,6 @@ def share_cores_in_test_workers():
     "Inside `nbdev_test`'s worker processes (one notebook per core), use one thread: torch's default oversubscribes the cores."
     if os.environ.get('IN_TEST') and multiprocessing.parent_process() is not None: set_num_threads(1)
 
-share_cores_in_test_workers()
-
 # %% ../nbs/00_core.ipynb
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (glibc's malloc.h)
 
@@ -151,6 +147,20 @@ def keep_freed_memory() -> bool:
     mallopt = ctypes.CDLL(None).mallopt
     return all(mallopt(k, 2**31-1) == 1 for k in (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD))
 
+def tune_process():
+    "What heavy work sets up first (`seedling_learner`, `load_model`): `keep_freed_memory`, and one thread in an `nbdev_test` worker."
+    share_cores_in_test_workers()
+    keep_freed_memory()
+
+
+# %% ../nbs/00_core.ipynb
+def package_versions(names # distribution names, e.g. ('torch', 'timm')
+                    ) -> dict:
+    "The installed version of seedling_clf and of each of `names` (`None` where one is not installed)."
+    def _version(n):
+        try: return version(n)
+        except PackageNotFoundError: return None
+    return {'seedling_clf': seedling_clf.__version__, **{n: _version(n) for n in names}}
 
 # %% ../nbs/00_core.ipynb
 def save_json(obj, fname:Path # where to write

@@ -6,19 +6,19 @@
 from __future__ import annotations
 import hashlib, json, tempfile, warnings
 from collections import Counter
+from copy import deepcopy
+from .core import *
 from torch.utils.data import TensorDataset
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
-from .core import *
 from .data import *
 from .models import *
-from copy import deepcopy
 
 # %% auto 0
 __all__ = ['JIT_MIN_IMAGES', 'BALANCE', 'HEAD_EPOCHS', 'HEAD_LR', 'body_split', 'has_bn_tail', 'feature_model', 'embed',
-           'module_hash', 'features_key', 'frozen_embed', 'extract_features', 'dataset_labels', 'dls_features',
-           'dataset_features', 'tsne_2d', 'plot_tsne', 'check_balance', 'class_weights', 'resample', 'stack_views',
-           'BnStatsFixed', 'fit_head', 'head_predictions']
+           'module_hash', 'features_key', 'frozen_embed', 'extract_features', 'dls_features', 'dataset_features',
+           'tsne_2d', 'plot_tsne', 'check_balance', 'class_weights', 'resample', 'stack_views', 'BnStatsFixed',
+           'fit_head', 'head_predictions']
 
 # %% ../nbs/06_features.ipynb
 def _views(xb, flips:bool) -> list:
@@ -150,10 +150,6 @@ def extract_features(learn:Learner, # a learner from `seedling_learner` (any bac
     return x
 
 # %% ../nbs/06_features.ipynb
-def dataset_labels(ds) -> np.ndarray:
-    "Class indices of a fastai `Datasets` without opening its images."
-    return np.array([int(ds.tls[1][i]) for i in range(len(ds))], dtype=np.int64)
-
 def dls_features(learn:Learner, bs:int=64, flips:bool=False, cache:bool=True, bn_blocks:int=0) -> AttrDict:
     "Features and labels of `learn.dls`' training and validation images: `x, y, train, valid, files, vocab, learn, bn_blocks`."
     tr, va = learn.dls.train_ds, learn.dls.valid_ds
@@ -268,14 +264,14 @@ class BnStatsFixed(Callback):
     order = TrainEvalCallback.order + 1  # after fastai puts the model in training mode
     def before_train(self):
         for m in self.learn.model[0].modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
+            if isinstance(m, bn_types): m.eval()
 
 def _bn_tail(learn:Learner, bn_blocks:int) -> nn.Module:
     "A copy of `learn`'s tail in which only the batch-norm weights and biases train."
     tail = deepcopy(body_split(learn, bn_blocks)[1]).float()
     for p in tail.parameters(): p.requires_grad_(False)
     for m in tail.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine: m.weight.requires_grad_(True); m.bias.requires_grad_(True)
+        if isinstance(m, bn_types) and m.affine: m.weight.requires_grad_(True); m.bias.requires_grad_(True)
     return tail
 
 def fit_head(learn:Learner, # its head (`learn.model[1][2:]`) is copied, trained, and loaded back
@@ -303,7 +299,7 @@ def fit_head(learn:Learner, # its head (`learn.model[1][2:]`) is copied, trained
     dls = DataLoaders(_tensor_dl(x_train, y_train, bs, True, dev), _tensor_dl(x_valid, y_valid, 2*bs, False, dev))
     head = deepcopy(learn.model[1][2:]).float().to(dev)
     for m in head.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm): m.reset_parameters()
+        if isinstance(m, bn_types): m.reset_parameters()
     apply_init(head, nn.init.kaiming_normal_)  # a fresh head as `vision_learner` makes it, even if `learn`'s was trained
     if bn_blocks: tail = _bn_tail(learn, bn_blocks).to(dev)
     model = nn.Sequential(tail, deepcopy(learn.model[1][:2]), head) if bn_blocks else head

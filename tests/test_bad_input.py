@@ -197,40 +197,48 @@ INTERRUPTED = ['--size', '32', '--bs', '16', '--no_lr_find', '--freeze_epochs', 
 def other_values(cfg, f):
     "Values to try for option `f` of `cfg`, derived from its type (and its choices): none is a hand list per option."
     from seedling_clf.models import WEIGHT_PACKAGES
-    from seedling_clf.train import CHOICES
-    v = getattr(cfg, f.name)
-    if f.name in CHOICES: return [c for c in CHOICES[f.name] if c != v]
+    v, choices = getattr(cfg, f.name), f.metadata.get('choices')
+    if choices: return [c for c in (choices() if callable(choices) else choices) if c != v]
     if f.name == 'arch': return [a for a in WEIGHT_PACKAGES if a != v]  # any other must download its weights
-    if v is None: return dict(int=[1, 2], float=[0.5], list=[[1] * len(cfg.sizes)])[f.type]
-    return dict(bool=lambda: [not v], int=lambda: [v + 1], float=lambda: [v / 2], list=lambda: [[x * 2 for x in v]],
+    if v is None: return dict(int=[1, 2], float=[0.5], list=[[1] * len(cfg.sizes)], str=['auto', str(sample_path()/'test')])[f.type]
+    return dict(bool=lambda: [not v], int=lambda: [v + 1], float=lambda: [v / 2 or 0.5], list=lambda: [[x * 2 for x in v]],
                 str=lambda: ['none', f'{v} copy'])[f.type]()
 
 def changed_config(cfg, name):
-    "`cfg` with option `name` changed: the first of `other_values` that `train_config` accepts and that changes it."
-    from seedling_clf.train import TrainConfig, train_config
+    "`cfg` with option `name` changed: the first of `other_values` that `train_config` accepts and that changes it; `None` if it refuses them all."
+    from seedling_clf.recipe import TrainConfig, train_config
     f = next(f for f in fields(TrainConfig) if f.name == name)
+    refused = 0
     for v in other_values(cfg, f):
         try: new = train_config(cfg, **{name: v})
-        except SeedlingError: continue
+        except SeedlingError:
+            refused += 1
+            continue
         if getattr(new, name) != getattr(cfg, name): return new
-    raise AssertionError(f"no other value of --{name} is accepted: extend other_values")
+    if refused: return None  # the values that would change it do not fit the run's other options: the rules refuse the resume too
+    raise AssertionError(f"no other value of --{name} changes the recipe: extend other_values")
 
 def option_words(cfg, name):
     "The words of `config_args(cfg, full=True)` that set option `name`: `--name VALUE`, or the switch `--name`/`--no_name`."
-    from seedling_clf.train import config_args
+    from seedling_clf.recipe import config_args
     words = config_args(cfg, full=True)
     i = next(i for i, w in enumerate(words) if w in (f'--{name}', f'--no_{name}'))
     return words[i:i+2] if i + 1 < len(words) and not words[i+1].startswith('--') else [words[i]]
 
 def resume_changed(name):
     def setup(d, m):
-        from seedling_clf.train import train_config, parse_train_args
-        new = changed_config(train_config(**parse_train_args(INTERRUPTED)), name)
+        from seedling_clf.recipe import train_config, parse_config_args
+        from seedling_clf.recipe import TrainConfig
+        cfg = train_config(**parse_config_args(INTERRUPTED))
+        new = changed_config(cfg, name)
+        if new is None:  # e.g. --unlabeled, which needs two --sizes: refused by the rules between options, naming it
+            v = other_values(cfg, next(f for f in fields(TrainConfig) if f.name == name))[0]
+            return ['seedling_train', '--out', 'run', *INTERRUPTED, f'--{name}', str(v), '--resume'], [f'--{name}']
         return ['seedling_train', '--out', 'run', *INTERRUPTED, *option_words(new, name), '--resume'], [f'--{name} ', 'run', '--resume']
     return setup
 
 def recipe_fields():
-    from seedling_clf.train import TrainConfig
+    from seedling_clf.recipe import TrainConfig
     return [f.name for f in fields(TrainConfig)]
 
 RESUME_CASES = {f'resume with --{name} changed': resume_changed(name) for name in recipe_fields()}

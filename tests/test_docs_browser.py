@@ -45,7 +45,11 @@ def squeeze(s): return re.sub(r'\s+', '', s)
 
 
 def unqualified(s):
-    "`s` without module paths: a notebook's page names its own classes `__main__.X`, the package `seedling_clf.train.X`."
+    """`s` without what differs between a page and the package for the same signature: module paths (a notebook's page
+    names its own classes `__main__.X`, the package `seedling_clf.train.X`), the links nbdev adds to names in backticks,
+    and the addresses in an object's repr."""
+    s = re.sub(r'\[(`[^`\]]+`)\]\([^)]*\)', r'\1', s)
+    s = re.sub(r'at0x[0-9a-f]+', 'at0x', s)
     return re.sub(r'\b[A-Za-z_][\w.]*\.([A-Za-z_]\w*)', r'\1', s)
 
 
@@ -84,6 +88,28 @@ def browser():
 def test_every_notebook_has_a_page(preview):
     missing = [page for _, page in pages() if not (preview/page).exists()]
     assert not missing, f"no preview page for {missing}"
+
+
+def home_pictures():
+    "(alt text, path) of each picture the home page (nbs/index.ipynb, the README's source) shows from nbs/images/."
+    md = '\n'.join(''.join(c['source']) for c in json.loads((ROOT/'nbs'/'index.ipynb').read_text())['cells'] if c['cell_type'] == 'markdown')
+    return re.findall(r'!\[([^\]]*)\]\((images/[^)\s]+)\)', md)
+
+
+def test_home_page_picture(preview, browser):
+    "The front page's picture (bench/front_page.py draws it into nbs/images/) is copied into the preview and loads in Chromium."
+    pics = home_pictures()
+    assert pics, "nbs/index.ipynb shows no picture from images/"
+    pg = browser.new_page(viewport={'width': 1280, 'height': 900})
+    pg.goto((preview/'index.html').as_uri(), wait_until='load')
+    imgs = pg.evaluate("() => [...document.images].map(i => ({alt: i.alt, src: i.getAttribute('src') ?? '', width: i.naturalWidth}))")
+    pg.close()
+    for alt, path in pics:
+        shown = [i for i in imgs if i['alt'] == alt]
+        assert shown, f"index.html has no picture {alt!r} ({path}); pictures: {[i['alt'] for i in imgs]}"
+        assert all(i['width'] > 0 for i in shown), f"{path} did not load on the home page"
+        assert any(i['src'].startswith('data:image/') or i['src'].endswith(path) for i in shown), shown
+        assert (preview/path).is_file() or all(i['src'].startswith('data:') for i in shown), f"{path} was not copied into the preview"
 
 
 PAGE_JS = """() => ({

@@ -12,7 +12,7 @@ from seedling_clf.core import sample_path
 def tool(name, *args, check=True):
     "Run a console script; before it is registered (pip install -e .), run its function the same way."
     if (BIN/name).exists(): return run(name, *args, check=check)
-    module = dict(seedling_export='seedling_clf.serve', seedling_eval='seedling_clf.evaluate').get(name, 'seedling_clf.cli')
+    module = dict(seedling_export='seedling_clf.serve', seedling_eval='seedling_clf.evaluation').get(name, 'seedling_clf.cli')
     code = (f"from fastcore.script import anno_parser; from {module} import {name} as f; f = f.__wrapped__; "
             f"a = vars(anno_parser(f, prog={name!r}).parse_args()); a.pop('pdb'); a.pop('xtra'); f(**a)")
     res = subprocess.run([sys.executable, '-c', code, *map(str, args)], capture_output=True, text=True, timeout=600,

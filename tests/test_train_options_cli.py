@@ -48,7 +48,7 @@ def test_bad_training_options(tmp_path):
 
 
 @pytest.mark.parametrize('args,names', [
-    (['--lr', 'abc'], ['--lr', "'abc'", '1e-3']), (['--bs', '0'], ['--bs', '>= 1']), (['--valid_pct', '0'], ['--valid_pct', '> 0 and < 1']),
+    (['--lr', 'abc'], ['--lr', "'abc'", '> 0']), (['--bs', '0'], ['--bs', '>= 1']), (['--valid_pct', '0'], ['--valid_pct', '> 0 and < 1']),
     (['--valid_pct', '1.5'], ['--valid_pct', '1.5']), (['--sizes', ''], ['--sizes', 'at least one', '64,128']),
     (['--epochs', '-1'], ['--epochs', '>= 0']), (['--seed', 'abc'], ['--seed', 'whole number']),
     (['--preset', 'huge'], ['--preset', 'fast, best']), (['--schedule', 'cosine'], ['--schedule', 'one_cycle, sgdr']),
@@ -64,7 +64,7 @@ def test_bad_option_one_line_no_folder(tmp_path, args, names):
 
 def test_help_lists_every_option():
     "The flags are `TrainConfig`'s fields, each with its docment; --out and --resume from `train_classifier`."
-    from seedling_clf.train import config_fields
+    from seedling_clf.recipe import config_fields
     out = ' '.join(run('seedling_train', '--help').stdout.split())
     for k, doc in config_fields().items(): assert f'--{k}' in out and ' '.join(doc.split())[:40] in out, k
     for o in ['--no_lr_find', '--out', '--resume', 'runs/seedling']: assert o in out, o
