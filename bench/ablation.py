@@ -1,6 +1,7 @@
 """Training-toolbox ablation: floors, the foundation recipe, each technique added alone, and the combined best.
 
-On the full data (seeded stratified 80/20 splits: `--seeds`, default 42, the split every benchmark here uses), CPU. To fit the
+On the full data (the stratified splits `seedling_train --seed` draws: `--seeds`, default the preset's, 42, the split every
+benchmark here uses), CPU. To fit the
 2-core machine every run is shortened the same way (the table says so): `--size` px (default 64), one
 frozen head epoch, then `--epochs` unfrozen epochs (default 3), the `fast` preset's learning rates, no
 lr_find (the preset's LR for everyone, so the technique is the only difference). Rows:
@@ -28,20 +29,21 @@ bench/results/ablation.{md,csv,json}. `combined` reads the other runs' scores fr
 
     python bench/ablation.py [--data DIR] [--size 64] [--big 96] [--epochs 3] [--seeds 42,0,1] [--only foundation,sgdr]
 """
-import argparse, json, time, warnings
+import json
 from pathlib import Path
 
-warnings.simplefilter('ignore')
-import matplotlib; matplotlib.use('Agg')
+from common import RUNS, bench_parser, bench_data, recipe, mean_sd, md_table, write_result
 import pandas as pd
 from fastai.vision.all import Transform, Resize, PILImage, Image
-from seedling_clf.core import run_info, save_json
-from seedling_clf.train import train_settings
-from common import full_data_path, rel
 from seedling_clf.train import train_classifier
 from seedling_clf.baselines import train_baseline
 
-HERE = Path(__file__).parent
+SMALL = ['Maize', 'Common wheat', 'Shepherds Purse', 'Black-grass']
+SEED = recipe().seed  # the split every benchmark here uses; its runs keep the plain folder names
+EXPLAIN = ['small_cnn_64', 'foundation_64', 'foundation_64_detail']
+ORDER = ['constant', 'linear', 'small_cnn', *EXPLAIN, 'foundation', 'sgdr', 'mixup', 'cutmix', 'progressive',
+    'class_weights', 'oversample', 'combined']
+FLOORS = ('constant', 'linear', 'small_cnn', 'small_cnn_64')
 
 
 class LowRes(Transform):
@@ -49,66 +51,44 @@ class LowRes(Transform):
     order = Resize.order + 1
     def __init__(self, size:int): self.size = size
     def encodes(self, img:PILImage): return img.resize((self.size, self.size), Image.BILINEAR).resize(img.size, Image.BILINEAR)
-SMALL = ['Maize', 'Common wheat', 'Shepherds Purse', 'Black-grass']
 
 
-def techniques(size, epochs, big):
+def techniques(size, epochs, big) -> dict:
     "Each technique's options for `train_classifier`, on top of the shortened foundation recipe."
-    return dict(
-        sgdr=dict(schedule='sgdr', cycles=2, cycle_len=1, cycle_mult=2) if epochs == 3 else dict(schedule='sgdr', cycles=epochs, cycle_len=1, cycle_mult=1),
-        mixup=dict(mix='mixup'),
-        cutmix=dict(mix='cutmix'),
-        progressive=dict(sizes=[size, big], stage_epochs=[epochs - 1, 1]),
-        class_weights=dict(balance='weights'),
-        oversample=dict(balance='oversample'),
-    )
-
-
-SEED = 42  # the split every benchmark here uses; its runs keep the plain folder names
+    sgdr = dict(cycles=2, cycle_len=1, cycle_mult=2) if epochs == 3 else dict(cycles=epochs, cycle_len=1, cycle_mult=1)
+    return dict(sgdr=dict(schedule='sgdr', **sgdr), mixup=dict(mix='mixup'), cutmix=dict(mix='cutmix'),
+        progressive=dict(sizes=[size, big], stage_epochs=[epochs - 1, 1]), class_weights=dict(balance='weights'), oversample=dict(balance='oversample'))
 
 
 def run_dir(runs:Path, name:str, seed:int) -> Path: return runs/name if seed == SEED else runs/f'{name}@seed{seed}'
 
 
-def mean_sd(v:list, d:int=4) -> str:
-    "'mean' of one value, 'mean ± sd' of several."
-    m = round(sum(v)/len(v), d)
-    return str(m) if len(v) == 1 else f"{m} ± {pd.Series(v).std():.{d}f}"
-
-
-def row(name, ms, note):
+def row(name, note, ms) -> dict:
     "One table row from a recipe's metrics.json files (one per seed)."
     worst = lambda m: min(m['per_class_f1'], key=m['per_class_f1'].get)
     col = lambda f, d=4: mean_sd([f(m) for m in ms], d)
     r = dict(recipe=name, seeds=len(ms), micro_f1=col(lambda m: m['micro_f1']), macro_f1=col(lambda m: m['macro_f1']),
-             min_class_f1=col(lambda m: m['per_class_f1'][worst(m)]), min_class='/'.join(sorted({worst(m) for m in ms})),
-             small_classes_f1=col(lambda m: sum(m['per_class_f1'][c] for c in SMALL if c in m['per_class_f1'])/len(SMALL)),
-             wall_time_s=col(lambda m: m['wall_time_s'], 1), epochs=note)
+        min_class_f1=col(lambda m: m['per_class_f1'][worst(m)]), min_class='/'.join(sorted({worst(m) for m in ms})),
+        small_classes_f1=col(lambda m: sum(m['per_class_f1'][c] for c in SMALL if c in m['per_class_f1'])/len(SMALL)),
+        wall_time_s=col(lambda m: m['wall_time_s'], 1), epochs=note)
     se = [m['snapshot_ensemble']['micro_f1'] for m in ms if m.get('snapshot_ensemble')]
     r['snapshot_ensemble_micro_f1'] = mean_sd(se) if se else None
     print(f"{name:40s} " + '  '.join(f"{k} {r[k]}" for k in ('seeds', 'micro_f1', 'min_class_f1', 'wall_time_s')), flush=True)
     return r
 
 
-def write(rows, res, out):
-    df = pd.DataFrame(rows)
-    df.to_csv(out/'ablation.csv', index=False)
-    save_json(dict(res, rows=rows), out/'ablation.json')
-    cols = list(df.columns)
-    md = [f"# Training-toolbox ablation\n",
-          f"Data `{res['data']}` ({res['n_train']} train / {res['n_valid']} validation images, seeded stratified split, "
-          f"seeds {', '.join(map(str, res['seeds']))}: mean ± standard deviation where a row ran on several), {res['device']}. **Shortened for the CPU**: {res['size']} px, 1 frozen + {res['epochs']} unfrozen epochs "
-          f"per transfer-learning run (the `fast` preset, when this ran: {res['fast_preset']}), no lr_find (preset LR {res['lr']}); "
-          f"floors {res['floor_epochs']} epochs from scratch. `small_classes_f1` is the mean F1 of {', '.join(SMALL)}.\n",
-          "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows: md.append("| " + " | ".join('' if r[c] is None else str(r[c]) for c in cols) + " |")
-    md.append(f"\nCombined recipe: {res.get('combined', 'not run')}.\n")
-    (out/'ablation.md').write_text("\n".join(md) + "\n")
-
-
-EXPLAIN = ['small_cnn_64', 'foundation_64', 'foundation_64_detail']
-ORDER = ['constant', 'linear', 'small_cnn', *EXPLAIN, 'foundation', 'sgdr', 'mixup', 'cutmix', 'progressive',
-         'class_weights', 'oversample', 'combined']
+def markdown(res) -> list:
+    "The page: the shortened recipe, one row per recipe, and what the combined recipe took."
+    rows = res['rows']
+    cols = list(rows[0])
+    md = ["# Training-toolbox ablation\n",
+        f"Data `{res['data']}` ({res['n_train']} train / {res['n_valid']} validation images, seeded stratified split, "
+        f"seeds {', '.join(map(str, res['seeds']))}: mean ± standard deviation where a row ran on several), {res['device']}. "
+        f"**Shortened for the CPU**: {res['size']} px, 1 frozen + {res['epochs']} unfrozen epochs "
+        f"per transfer-learning run (the `fast` preset, when this ran: {res['fast_preset']}), no lr_find (preset LR {res['lr']}); "
+        f"floors {res['floor_epochs']} epochs from scratch. `small_classes_f1` is the mean F1 of {', '.join(SMALL)}.\n"]
+    md += md_table(cols, [[r[c] for c in cols] for r in rows])
+    return md + [f"\nCombined recipe: {res.get('combined', 'not run')}."]
 
 
 def metrics(runs, name, seeds) -> list:
@@ -116,21 +96,20 @@ def metrics(runs, name, seeds) -> list:
     return [json.loads(f.read_text()) for f in (run_dir(runs, name, sd)/'metrics.json' for sd in seeds) if f.exists()]
 
 
-def table(runs, seeds):
+def stages(m) -> str: return ', '.join(f"{s['epochs']}@{s['size']}px" for s in m.get('stages') or []) or '?'
+
+
+def label(name, m) -> tuple:
+    "A run's label in the table, and its epochs."
+    if name == 'foundation_64_detail': return f"foundation, 64 px detail at {m['stages'][0]['size']} px", stages(m)
+    if name in FLOORS: return f"floor: {name}", f"{m['settings']['epochs']} @ {m['settings']['size']}px"
+    if name == 'combined': return 'combined: ' + m.get('combined', ''), stages(m)
+    return dict(foundation='foundation', foundation_64='foundation at 64 px').get(name, f"+ {name}"), stages(m)
+
+
+def table(runs, seeds) -> list:
     "Rows from every run folder present, in `ORDER`."
-    rows = []
-    for name in ORDER:
-        ms = metrics(runs, name, seeds)
-        if not ms: continue
-        m = ms[0]
-        if name == 'foundation_64_detail': label, note = f"foundation, 64 px detail at {m['stages'][0]['size']} px", ', '.join(f"{s['epochs']}@{s['size']}px" for s in m['stages'])
-        elif name in ('constant', 'linear', 'small_cnn', 'small_cnn_64'): label, note = f"floor: {name}", f"{m['settings']['epochs']} @ {m['settings']['size']}px"
-        else:
-            st = m.get('stages') or []
-            note = ', '.join(f"{s['epochs']}@{s['size']}px" for s in st) or '?'
-            label = dict(foundation='foundation', foundation_64='foundation at 64 px').get(name) or ('combined: ' + m.get('combined', '') if name == 'combined' else f"+ {name}")
-        rows.append(row(label, ms, note))
-    return rows
+    return [row(*label(name, ms[0]), ms) for name, ms in ((n, metrics(runs, n, seeds)) for n in ORDER) if ms]
 
 
 def pick_combined(runs, seeds, techs) -> list:
@@ -153,53 +132,64 @@ def combined_label(picked:list, run:bool=True) -> str:
     return ' + '.join(picked) + ('' if run else ' (not run yet: --only combined)')
 
 
+def train_seed(data, runs, seed, a, want, base, techs, bs):
+    "The runs `--only` asks for, for one seed: floors, the 64 px explanation, the foundation and each technique."
+    at = lambda name: run_dir(runs, name, seed)
+    if want('floors'):
+        for kind in ['constant', 'linear', 'small_cnn']: train_baseline(data, at(kind), kind, size=a.size, epochs=a.floor_epochs, bs=bs, seed=seed)
+    if want('explain64'):
+        train_baseline(data, at('small_cnn_64'), 'small_cnn', size=64, epochs=a.floor_epochs, bs=bs, seed=seed)
+        train_classifier(data, out=at('foundation_64'), preset_name='fast', **{**base, 'size': 64, 'seed': seed})
+        train_classifier(data, out=at('foundation_64_detail'), preset_name='fast', item_tfms=[LowRes(64)], **base, seed=seed)
+    for name in ['foundation', *techs]:
+        if want(name): train_classifier(data, out=at(name), preset_name='fast', **{**base, **techs.get(name, {}), 'seed': seed})
+
+
+def train_combined(data, runs, seeds, base, techs) -> str:
+    "The techniques that beat the foundation, trained together over `seeds`; what the table says of them."
+    picked = pick_combined(runs, seeds, techs)
+    said = combined_label(picked)
+    for seed in seeds if picked else []:
+        out_dir = run_dir(runs, 'combined', seed)
+        train_classifier(data, out=out_dir, preset_name='fast', **{**base, **{k: v for g in picked for k, v in techs[g].items()}, 'seed': seed})
+        f = out_dir/'metrics.json'
+        f.write_text(json.dumps(dict(json.loads(f.read_text()), combined=said), indent=1))
+    return said
+
+
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--data', default=None); p.add_argument('--size', type=int, default=64)
+    p = bench_parser(__doc__)
+    p.add_argument('--size', type=int, default=64)
     p.add_argument('--big', type=int, default=96, help='the last stage of progressive resizing')
-    p.add_argument('--epochs', type=int, default=3); p.add_argument('--floor_epochs', type=int, default=5)
+    p.add_argument('--epochs', type=int, default=3)
+    p.add_argument('--floor_epochs', type=int, default=5)
     p.add_argument('--seeds', default=str(SEED), help='comma-separated seeds: the split and initialisation of each run')
     p.add_argument('--only', default=None, help='comma-separated subset of: floors, foundation, the technique names, combined')
-    p.add_argument('--out', default=str(HERE/'results')); p.add_argument('--runs', default=str(HERE/'runs'/'ablation'))
+    p.add_argument('--runs', default=str(RUNS/'ablation'))
     a = p.parse_args()
-    data = Path(a.data) if a.data else full_data_path()
-    if data is None: print('full data not found (set SEEDLING_DATA): nothing to benchmark'); return
+    data = bench_data(a)
+    if data is None: return
     only = set(a.only.split(',')) if a.only else None
     want = lambda k: only is None or k in only
-    runs, out = Path(a.runs), Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    cfg = train_settings('fast')
+    runs, out = Path(a.runs), Path(a.out)
+    cfg = recipe()
     seeds = [int(v) for v in a.seeds.split(',')]
     base = dict(size=a.size, epochs=a.epochs, freeze_epochs=1, lr_find=False)
     techs = techniques(a.size, a.epochs, a.big)
-    plan = ', then '.join(f"{e} unfrozen at {s} px" for s, e in zip(cfg['sizes'] or [cfg['size']], cfg['stage_epochs'] or [cfg['epochs']]))
-    res = dict(data=rel(data), seeds=seeds, fast_preset=f"{cfg['freeze_epochs']} frozen + {plan}", size=a.size, epochs=a.epochs, floor_epochs=a.floor_epochs, lr=cfg['lr'], **run_info())
-    for seed in seeds:
-        at = lambda name: run_dir(runs, name, seed)
-        if want('floors'):
-            for kind in ['constant', 'linear', 'small_cnn']:
-                train_baseline(data, at(kind), kind, size=a.size, epochs=a.floor_epochs, bs=cfg['bs'], seed=seed)
-        if want('explain64'):
-            train_baseline(data, at('small_cnn_64'), 'small_cnn', size=64, epochs=a.floor_epochs, bs=cfg['bs'], seed=seed)
-            train_classifier(data, out=at('foundation_64'), preset_name='fast', **{**base, 'size': 64, 'seed': seed})
-            train_classifier(data, out=at('foundation_64_detail'), preset_name='fast', item_tfms=[LowRes(64)], **base, seed=seed)
-        for name in ['foundation', *techs]:
-            if want(name): train_classifier(data, out=at(name), preset_name='fast', **{**base, **techs.get(name, {}), 'seed': seed})
-    if want('combined'):
-        picked = pick_combined(runs, seeds, techs)
-        res['combined'] = combined_label(picked)
-        for seed in seeds if picked else []:
-            out_dir = run_dir(runs, 'combined', seed)
-            train_classifier(data, out=out_dir, preset_name='fast', **{**base, **{k: v for g in picked for k, v in techs[g].items()}, 'seed': seed})
-            f = out_dir/'metrics.json'; m = json.loads(f.read_text()); m['combined'] = res['combined']; f.write_text(json.dumps(m, indent=1))
+    plan = ', then '.join(f"{e} unfrozen at {s} px" for s, e in zip(cfg.sizes, cfg.stage_epochs))
+    res = dict(data=data, seeds=seeds, fast_preset=f"{cfg.freeze_epochs} frozen + {plan}", size=a.size, epochs=a.epochs, floor_epochs=a.floor_epochs, lr=cfg.lr)
+    for seed in seeds: train_seed(data, runs, seed, a, want, base, techs, cfg.bs)
+    if want('combined'): res['combined'] = train_combined(data, runs, seeds, base, techs)
     rows = table(runs, seeds)
-    if rows:
-        m = next(ms[0] for ms in (metrics(runs, n, seeds) for n in ORDER) if ms)
-        combined = metrics(runs, 'combined', seeds)
-        if combined: res['combined'] = combined[0].get('combined')
-        elif metrics(runs, 'foundation', seeds): res['combined'] = combined_label(pick_combined(runs, seeds, techs), run=False)
-        res.update(n_train=m.get('n_train'), n_valid=m.get('n_valid'))
-        write(rows, res, out)
-        print(f"wrote {out/'ablation.md'}, ablation.csv, ablation.json")
+    if not rows: return
+    m = next(ms[0] for ms in (metrics(runs, n, seeds) for n in ORDER) if ms)
+    combined = metrics(runs, 'combined', seeds)
+    if combined: res['combined'] = combined[0].get('combined')
+    elif metrics(runs, 'foundation', seeds): res['combined'] = combined_label(pick_combined(runs, seeds, techs), run=False)
+    res.update(n_train=m.get('n_train'), n_valid=m.get('n_valid'), rows=rows)
+    write_result('ablation', res, markdown, out, quiet=True)
+    pd.DataFrame(rows).to_csv(out/'ablation.csv', index=False)
+    print(f"wrote {out/'ablation.md'}, ablation.csv, ablation.json")
 
 
 if __name__ == '__main__': main()

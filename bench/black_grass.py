@@ -16,25 +16,22 @@ validation split with TTA, as `seedling_predict --tta` does (cached beside the r
 
 Writes bench/results/black_grass.{json,md} and bench/results/black_grass_errors.png.
 """
-import argparse, itertools, json, statistics, warnings
+import itertools, json, statistics
 from pathlib import Path
 
-warnings.simplefilter('ignore')
-import matplotlib; matplotlib.use('Agg')
+from common import REPO, RESULTS, RUNS, WEAK_CLASS, bench_parser, bench_data, recipe_split, rel, mean_std, mean_sd, md_table, write_result
 import matplotlib.pyplot as plt, numpy as np, torch
 from PIL import Image
-from fastai.vision.all import L, parent_label
-from seedling_clf.data import labelled_images, stratified_splitter
+from fastai.vision.all import parent_label
+from seedling_clf.data import labelled_images
 from seedling_clf.inference import load_model, predict_probs
-from seedling_clf.train import TrainConfig, classification_metrics
-from common import REPO, rel
-from seeds import RESULTS, RUNS, FULL_DATA, WEAK_CLASS
+from seedling_clf.inference import classification_metrics
 
 
 def valid_split(files, seed: int, vocab: list) -> tuple:
     "The validation files of `seed`'s stratified split (the splitter `seedling_train --seed` uses) and their class indices."
-    valid = L(files)[stratified_splitter(TrainConfig.valid_pct, seed)(files)[1]]
-    return list(valid), np.array([vocab.index(parent_label(f)) for f in valid])
+    valid = [files[i] for i in recipe_split(files, seed)[1]]
+    return valid, np.array([vocab.index(parent_label(f)) for f in valid])
 
 
 def run_probs(run: Path, files: list, vocab: list) -> np.ndarray:
@@ -56,9 +53,6 @@ def scores(probs, targs, vocab) -> dict:
     return dict(micro_f1=m['micro_f1'], weak_f1=m['per_class_f1'][WEAK_CLASS])
 
 
-def mean_sd(values) -> dict: return dict(mean=statistics.mean(values), std=statistics.stdev(values) if len(values) > 1 else 0.)
-
-
 def combos(names) -> list:
     "Every recipe alone, every pair, and all of them together."
     return [(n,) for n in names] + list(itertools.combinations(names, 2)) + ([tuple(names)] if len(names) > 2 else [])
@@ -69,8 +63,8 @@ def combo_rows(probs, targs, vocab, walls, names) -> list:
     rows = []
     for c in combos(names):
         per_seed = [scores(np.mean([probs[n][s] for n in c], 0), targs[s], vocab) for s in targs]
-        rows.append(dict(members=list(c), **{k: mean_sd([o[k] for o in per_seed]) for k in ('micro_f1', 'weak_f1')},
-                         wall_time_s=sum(walls[n] for n in c)))
+        rows.append(dict(members=list(c), **{k: mean_std([o[k] for o in per_seed]) for k in ('micro_f1', 'weak_f1')},
+            wall_time_s=sum(walls[n] for n in c)))
     return rows
 
 
@@ -107,31 +101,35 @@ def plot_shared(errors, n_recipes, fname: Path, cols=8):
         ax.imshow(Image.open(REPO/o['file']))
         ax.set_title(f"{o['label']}\n-> {next(iter(o['predicted'].values()))}", fontsize=7)
     fig.suptitle(f"Validation images every recipe gets wrong, involving {WEAK_CLASS} (label -> predicted)", fontsize=9)
-    fig.tight_layout(); fig.savefig(fname, dpi=90); plt.close(fig)
+    fig.tight_layout()
+    fname.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(fname, dpi=90)
+    plt.close(fig)
     return len(shared)
 
 
-def markdown(res, names) -> str:
-    pm = lambda o, d=4: f"{o['mean']:.{d}f} ± {o['std']:.{d}f}"
+def markdown(res, names) -> list:
+    "The page: each recipe and ensemble, then how many recipes make each Black-grass error."
+    n = len(names)
     md = ["# Black-grass across recipes", "",
-          f"Saved runs of `bench/seeds.py` (seeds {', '.join(map(str, res['seeds']))}; one split per seed, shared by the recipes) predict their "
-          "seed's validation split with TTA (eight flips/quarter turns, as `seedling_predict --tta`); an ensemble averages its members' "
-          f"probabilities. Mean ± standard deviation over the seeds. Written by `python bench/black_grass.py {' '.join(names)}`.", "",
-          f"| recipe or ensemble | micro-F1 with TTA | {WEAK_CLASS} F1 with TTA | seedling_train wall time, summed over the members (s) |", "|---|---|---|---|"]
-    md += [f"| {' + '.join(r['members'])} | {pm(r['micro_f1'])} | {pm(r['weak_f1'], 3)} | {r['wall_time_s']:.0f} |" for r in res['combos']]
+        f"Saved runs of `bench/seeds.py` (seeds {', '.join(map(str, res['seeds']))}; one split per seed, shared by the recipes) predict their "
+        "seed's validation split with TTA (eight flips/quarter turns, as `seedling_predict --tta`); an ensemble averages its members' "
+        f"probabilities. Mean ± standard deviation over the seeds. Written by `python bench/black_grass.py {' '.join(names)}`.", ""]
+    md += md_table(['recipe or ensemble', 'micro-F1 with TTA', f'{WEAK_CLASS} F1 with TTA', 'seedling_train wall time, summed over the members (s)'],
+        [[' + '.join(r['members']), mean_sd(r['micro_f1']), mean_sd(r['weak_f1'], 3), f"{r['wall_time_s']:.0f}"] for r in res['combos']])
     md += ["", f"{WEAK_CLASS} errors (a {WEAK_CLASS} image predicted as another class, or another predicted as {WEAK_CLASS}) over the seeds, "
-           f"by how many of the {len(names)} recipes make each:", "",
-           "| recipes wrong | errors | of them missed Black-grass | involving Loose Silky-bent |", "|---|---|---|---|"]
-    md += [f"| {r['recipes_wrong']} of {len(names)} | {r['errors']} | {r['missed']} | {r['with_loose_silky_bent']} |" for r in res['agreement']]
-    md += ["", f"The {res['n_shared']} errors every recipe makes: `black_grass_errors.png`."]
-    return '\n'.join(md) + '\n'
+        f"by how many of the {n} recipes make each:", ""]
+    md += md_table(['recipes wrong', 'errors', 'of them missed Black-grass', 'involving Loose Silky-bent'],
+        [[f"{r['recipes_wrong']} of {n}", r['errors'], r['missed'], r['with_loose_silky_bent']] for r in res['agreement']])
+    return md + ["", f"The {res['n_shared']} errors every recipe makes: `black_grass_errors.png`."]
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p = bench_parser(__doc__)
     p.add_argument('names', nargs='+', help='recipes of bench/results/seeds/ whose run folders are in bench/runs/seeds/')
-    p.add_argument('--data', default=str(FULL_DATA))
-    a = p.parse_args(); data = Path(a.data)
+    a = p.parse_args()
+    data = bench_data(a)
+    if data is None: return
     recs = {n: json.loads((RESULTS/'seeds'/f'{n}.json').read_text()) for n in a.names}
     seeds = sorted(set.intersection(*[{r['seed'] for r in rec['runs']} for rec in recs.values()]))
     walls = {n: statistics.mean(r['wall_time_s'] for r in rec['runs']) for n, rec in recs.items()}
@@ -139,14 +137,11 @@ def main():
     vocab = sorted({parent_label(f) for f in files})  # fastai's order (a model with other classes fails `run_probs`' check)
     split = {s: valid_split(files, s, vocab) for s in seeds}
     targs = {s: split[s][1] for s in seeds}
-    probs = {n: {s: run_probs(RUNS/n/f'seed{s}', split[s][0], vocab) for s in seeds} for n in a.names}
+    probs = {n: {s: run_probs(RUNS/'seeds'/n/f'seed{s}', split[s][0], vocab) for s in seeds} for n in a.names}
     errors = weak_errors(probs, split, vocab, a.names)
     res = dict(seeds=seeds, combos=combo_rows(probs, targs, vocab, walls, a.names), agreement=agreement(errors, len(a.names)), errors=errors)
-    res['n_shared'] = plot_shared(errors, len(a.names), RESULTS/'black_grass_errors.png')
-    (RESULTS/'black_grass.json').write_text(json.dumps(res, indent=1) + '\n')
-    (RESULTS/'black_grass.md').write_text(markdown(res, a.names))
-    print(markdown(res, a.names))
+    res['n_shared'] = plot_shared(errors, len(a.names), Path(a.out)/'black_grass_errors.png')
+    write_result('black_grass', res, lambda r: markdown(r, a.names), a.out)
 
 
-if __name__ == '__main__':
-    main()
+if __name__ == '__main__': main()

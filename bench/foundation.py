@@ -1,7 +1,7 @@
 """Foundation benchmark: the default `fast` preset against stock fastai on the full plant-seedlings data.
 
-Both train tf_efficientnet_lite0 with the same packaged ImageNet weights on the CPU, on the same seeded
-stratified 80/20 split, for the same epochs (1 frozen + the preset's unfrozen epochs), ending at the preset's last
+Both train tf_efficientnet_lite0 with the same packaged ImageNet weights on the CPU, on the same split (the preset's
+`valid_pct` and seed), for the same epochs (1 frozen + the preset's unfrozen epochs), ending at the preset's last
 size (150 px; its first stages run at 128 px: progressive resizing). Stock fastai
 is `vision_learner` + `aug_transforms()` + `fine_tune`, nothing else. Prints validation micro-F1, macro-F1
 and wall time, and the training images/s of every epoch (a callback times each training pass, validation
@@ -14,20 +14,20 @@ the full recipe on 2 cores); its accuracy row is then the earlier full run's, fr
 
     python bench/foundation.py [--data DIR] [--only ours|stock] [--stock_epochs N] [--smoke]
 """
-import argparse, json, time, warnings
+import json, time
+from dataclasses import asdict
 from pathlib import Path
 
-warnings.simplefilter('ignore')
-import matplotlib; matplotlib.use('Agg')
+from common import RUNS, RESULTS, bench_parser, bench_data, recipe, recipe_split, recipe_splitter, md_table, write_result
 from fastai.vision.all import *
-from seedling_clf.core import sample_path, run_info, save_json
-from seedling_clf.train import train_settings
-from common import full_data_path, rel, relative_paths
-from seedling_clf.data import labelled_images, stratified_splitter
+from seedling_clf.core import sample_path, run_info
+from seedling_clf.data import labelled_images
 from seedling_clf.models import pretrained_file
-from seedling_clf.train import train_classifier, classification_metrics
+from seedling_clf.train import train_classifier
+from seedling_clf.inference import classification_metrics
 
-HERE = Path(__file__).parent
+OURS, STOCK = 'seedling_clf fast preset', 'stock fastai fine_tune'
+EARLIER = ' (earlier run)'
 
 
 class TrainSpeed(Callback):
@@ -35,8 +35,10 @@ class TrainSpeed(Callback):
     order = 100
     def __init__(self): self.rows = []
     def before_train(self): self.n, self.t0 = 0, time.perf_counter()
+
     def after_batch(self):
         if self.training: self.n, self.size = self.n + find_bs(self.xb), self.x.shape[-1]
+
     def after_train(self):
         s = time.perf_counter() - self.t0
         frozen = not all(p.requires_grad for p in self.learn.model.parameters())
@@ -50,85 +52,99 @@ def speed_summary(rows, size) -> dict:
     return dict(unfrozen_images_per_s=mean(pick(False)), frozen_images_per_s=mean(pick(True)), size=size, epochs=rows)
 
 
-def stock_fastai(data, epochs, size=128, bs=64, seed=42, cbs=None, out=HERE/'runs'/'foundation_stock'):
+def stock_fastai(data, epochs, size=128, bs=64, cbs=None, out=RUNS/'foundation_stock'):
     "fastai's documented recipe on the same split, backbone and weights; returns (metrics, seconds)."
     start = time.time()
     files = labelled_images(data)
-    dls = DataBlock((ImageBlock, CategoryBlock), get_y=parent_label, splitter=stratified_splitter(0.2, seed),
-                    item_tfms=Resize(size), batch_tfms=aug_transforms()).dataloaders(files, bs=bs)
+    dls = DataBlock((ImageBlock, CategoryBlock), get_y=parent_label, splitter=recipe_splitter(),
+        item_tfms=Resize(size), batch_tfms=aug_transforms()).dataloaders(files, bs=bs)
     learn = vision_learner(dls, 'tf_efficientnet_lite0', pretrained=True,
-                           pretrained_cfg_overlay=dict(file=str(pretrained_file('tf_efficientnet_lite0'))), metrics=accuracy)
+        pretrained_cfg_overlay=dict(file=str(pretrained_file('tf_efficientnet_lite0'))), metrics=accuracy)
     learn.fine_tune(epochs, freeze_epochs=1, cbs=cbs)
     probs, targs = learn.get_preds()
     secs = time.time() - start
     out.mkdir(parents=True, exist_ok=True)
     learn.export(out/'model.pkl')  # a second model for the ensemble benchmark
-    return classification_metrics(targs, probs.argmax(1), dls.vocab), secs
+    return dict(classification_metrics(targs, probs.argmax(1), dls.vocab), device=run_info()['device']), secs
+
+
+def train_ours(data, smoke:bool, size:int, tiny:dict) -> tuple:
+    "The `fast` preset through `train_classifier`, timed per epoch: its metrics and training speed."
+    sp = TrainSpeed()
+    out = RUNS/('foundation_smoke_ours' if smoke else 'foundation_ours')
+    train_classifier(data, out=out, preset_name='fast', cbs=[sp], **tiny)
+    m = json.loads((out/'metrics.json').read_text())
+    speed = speed_summary(sp.rows, size)
+    print(f"ours : micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} wall {m['wall_time_s']/60:.1f} min; "
+        f"training {speed['unfrozen_images_per_s']} images/s (unfrozen, {size} px)", flush=True)
+    return m, speed
+
+
+def train_stock(data, a, cfg, size, epochs) -> tuple:
+    "Stock fastai's row and speed: a full run, or with `--stock_epochs` a short one for its speed and the earlier full run's row."
+    sp = TrainSpeed()
+    if a.stock_epochs is not None and not a.smoke:  # speed only: keep the earlier full run's accuracy row
+        stock_fastai(data, a.stock_epochs, size, bs=cfg.bs, cbs=[sp], out=RUNS/'foundation_stock_speed')
+        before = json.loads((RESULTS/'foundation.json').read_text()) if (RESULTS/'foundation.json').exists() else {}
+        full = before.get('runs', {}).get(STOCK) or before.get('runs', {}).get(STOCK + EARLIER)  # kept run after run
+        row = dict(full, recipe=full.get('recipe') or f"{before['epochs']} epochs at {before['size']} px") if full else None
+        return row, speed_summary(sp.rows, size)
+    out = RUNS/('foundation_smoke_stock' if a.smoke else 'foundation_stock')
+    m, secs = stock_fastai(data, epochs, size, bs=cfg.bs, cbs=[sp], out=out)  # the preset's batch size: speeds compare like for like
+    speed = speed_summary(sp.rows, size)
+    print(f"stock: micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} wall {secs/60:.1f} min; "
+        f"training {speed['unfrozen_images_per_s']} images/s (unfrozen, {size} px)", flush=True)
+    return dict(m, wall_time_s=round(secs, 1)), speed
+
+
+def markdown(res, stock_epochs=None) -> list:
+    "The page: accuracy and wall time of each recipe, and their training speeds."
+    cfg, rows, speed = res['preset'], res['runs'], res['training_speed']
+    size, ratio = res['size'], speed['ratio_unfrozen']
+    stages = ', then '.join(f"{e} unfrozen at {s} px" for s, e in zip(cfg['sizes'], cfg['stage_epochs']))
+    md = ["# Foundation benchmark\n", f"Full data `{res['data']}` ({res['n_train']} train / {res['n_valid']} validation images, seeded stratified split), "
+        f"tf_efficientnet_lite0 with packaged ImageNet weights, {res['epochs']} epochs, {res['device']}. "
+        f"Ours: the `fast` preset, {cfg['freeze_epochs']} frozen epoch(s) and {stages}; stock fastai: `fine_tune({cfg['epochs']}, freeze_epochs=1)` at {size} px.\n"]
+    worst = lambda m: min(m['per_class_f1'].items(), key=lambda kv: kv[1])
+    md += md_table(['recipe', 'val micro-F1', 'val macro-F1', 'smallest per-class F1', 'wall time (min)'],
+        [[k, f"{m['micro_f1']:.4f}", f"{m['macro_f1']:.4f}", f"{worst(m)[1]:.3f} ({worst(m)[0]})", f"{m['wall_time_s']/60:.1f}"] for k, m in rows.items()])
+    md += ["", f"Training speed (images/s of the training passes, data loading included, validation excluded; batch size {speed['bs']} for both):", ""]
+    frozen_sizes = lambda v: ', '.join(sorted({str(r['size']) for r in v['epochs'] if r['frozen']}))
+    md += md_table(['recipe', f'unfrozen epochs at {size} px', 'frozen epochs'],
+        [[k, v['unfrozen_images_per_s'], f"{v['frozen_images_per_s']} ({frozen_sizes(v)} px)"] for k, v in speed.items() if isinstance(v, dict)])
+    full = rows.get(STOCK + EARLIER)
+    if full: md.append(f"\nStock fastai's speed comes from a shorter run (1 frozen + {stock_epochs} unfrozen epochs); its accuracy row is the earlier full run's ({full['recipe']}).")
+    if ratio: md.append(f"\nOurs trains {ratio}x as many images per second as stock fastai (unfrozen, {size} px, same model and batch size).")
+    cmd = 'python bench/foundation.py' + (f' --stock_epochs {stock_epochs}' if stock_epochs is not None else '')
+    return md + ['', f'Command: `{cmd}`']
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--data', default=None); p.add_argument('--only', choices=['ours', 'stock'])
+    p = bench_parser(__doc__)
+    p.add_argument('--only', choices=['ours', 'stock'])
     p.add_argument('--stock_epochs', type=int, default=None, help="stock fastai's unfrozen epochs, for its speed only (default: the preset's)")
     p.add_argument('--smoke', action='store_true', help='check the code path: a few sample images, 32 px, 1 epoch per stage; writes no results')
     a = p.parse_args()
-    data = Path(a.data) if a.data else full_data_path()
-    if a.smoke: data = Path(a.data) if a.data else sample_path()
-    if data is None: print('full data not found (set SEEDLING_DATA): nothing to benchmark'); return
-    cfg = train_settings('fast')
+    data = (Path(a.data) if a.data else sample_path()) if a.smoke else bench_data(a)
+    if data is None: return
+    cfg = recipe()
     tiny = dict(sizes=[32], stage_epochs=[1], lr_find=False) if a.smoke else {}
-    size, epochs = (32, 1) if a.smoke else (cfg['size'], cfg['epochs'])
+    size, epochs = (32, 1) if a.smoke else (cfg.size, cfg.epochs)
     rows, speed = {}, {}
-    if a.only != 'stock':
-        sp = TrainSpeed()
-        ours_out = HERE/'runs'/('foundation_smoke_ours' if a.smoke else 'foundation_ours')
-        train_classifier(data, out=ours_out, preset_name='fast', cbs=[sp], **tiny)
-        m = json.loads((ours_out/'metrics.json').read_text())
-        rows['seedling_clf fast preset'], speed['seedling_clf fast preset'] = m, speed_summary(sp.rows, size)
-        print(f"ours : micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} wall {m['wall_time_s']/60:.1f} min; "
-              f"training {speed['seedling_clf fast preset']['unfrozen_images_per_s']} images/s (unfrozen, {size} px)", flush=True)
-    elif (HERE/'runs'/'foundation_ours'/'metrics.json').exists():  # --only stock: keep the earlier run of ours in the table
-        m = json.loads((HERE/'runs'/'foundation_ours'/'metrics.json').read_text())
-        rows['seedling_clf fast preset (earlier run)'] = m
-    before = json.loads((HERE/'results'/'foundation.json').read_text()) if (HERE/'results'/'foundation.json').exists() else {}
-    earlier = before.get('runs', {})
-    if a.only != 'ours' and a.stock_epochs is not None and not a.smoke:  # speed only: keep the earlier full run's accuracy row
-        sp = TrainSpeed()
-        stock_fastai(data, a.stock_epochs, size, bs=cfg['bs'], cbs=[sp], out=HERE/'runs'/'foundation_stock_speed')
-        speed['stock fastai fine_tune'] = speed_summary(sp.rows, size)
-        full = earlier.get('stock fastai fine_tune') or earlier.get('stock fastai fine_tune (earlier run)')  # kept run after run
-        if full: rows['stock fastai fine_tune (earlier run)'] = dict(full, recipe=full.get('recipe') or f"{before['epochs']} epochs at {before['size']} px")
-    elif a.only != 'ours':
-        sp = TrainSpeed()
-        m, secs = stock_fastai(data, epochs, size, bs=cfg['bs'], cbs=[sp], out=HERE/'runs'/('foundation_smoke_stock' if a.smoke else 'foundation_stock'))  # the preset's batch size: speeds compare like for like
-        rows['stock fastai fine_tune'], speed['stock fastai fine_tune'] = dict(m, wall_time_s=round(secs, 1)), speed_summary(sp.rows, size)
-        print(f"stock: micro-F1 {m['micro_f1']:.4f} macro-F1 {m['macro_f1']:.4f} wall {secs/60:.1f} min; "
-              f"training {speed['stock fastai fine_tune']['unfrozen_images_per_s']} images/s (unfrozen, {size} px)", flush=True)
-    ours, stock = (speed.get(k, {}).get('unfrozen_images_per_s') for k in ('seedling_clf fast preset', 'stock fastai fine_tune'))
+    if a.only != 'stock': rows[OURS], speed[OURS] = train_ours(data, a.smoke, size, tiny)
+    elif (RUNS/'foundation_ours'/'metrics.json').exists():  # --only stock: keep the earlier run of ours in the table
+        rows[OURS + EARLIER] = json.loads((RUNS/'foundation_ours'/'metrics.json').read_text())
+    if a.only != 'ours':
+        row, speed[STOCK] = train_stock(data, a, cfg, size, epochs)
+        if row: rows[STOCK + (EARLIER if a.stock_epochs is not None and not a.smoke else '')] = row
+    ours, stock = (speed.get(k, {}).get('unfrozen_images_per_s') for k in (OURS, STOCK))
     ratio = round(ours/stock, 2) if ours and stock else None
-    if ratio: print(f"training speed, unfrozen epochs at {size} px, batch size {cfg['bs']}: ours {ours} images/s, stock {stock} images/s: {ratio}x", flush=True)
+    if ratio: print(f"training speed, unfrozen epochs at {size} px, batch size {cfg.bs}: ours {ours} images/s, stock {stock} images/s: {ratio}x", flush=True)
     if a.smoke: return
-    n_train, n_valid = map(len, stratified_splitter(0.2, 42)(labelled_images(data)))
-    res = dict(data=rel(data), n_train=n_train, n_valid=n_valid, epochs=f"1 frozen + {cfg['epochs']} unfrozen", size=cfg['size'], preset=cfg, runs=rows,
-               training_speed=dict(speed, ratio_unfrozen=ratio, bs=cfg['bs']), **run_info())
-    out = HERE/'results'; save_json(relative_paths(res), out/'foundation.json')
-    md = [f"# Foundation benchmark\n", f"Full data `{res['data']}` ({n_train} train / {n_valid} validation images, seeded stratified split), "
-          f"tf_efficientnet_lite0 with packaged ImageNet weights, {res['epochs']} epochs, {res['device']}. "
-          f"Ours: the `fast` preset, {cfg['freeze_epochs']} frozen epoch(s) and " + ', then '.join(f"{e} unfrozen at {s} px" for s, e in zip(cfg.get('sizes') or [cfg['size']], cfg.get('stage_epochs') or [cfg['epochs']]))
-          + f"; stock fastai: `fine_tune({cfg['epochs']}, freeze_epochs=1)` at {cfg['size']} px.\n",
-          "| recipe | val micro-F1 | val macro-F1 | smallest per-class F1 | wall time (min) |", "|---|---|---|---|---|"]
-    for k, m in rows.items():
-        worst = min(m['per_class_f1'].items(), key=lambda kv: kv[1])
-        md.append(f"| {k} | {m['micro_f1']:.4f} | {m['macro_f1']:.4f} | {worst[1]:.3f} ({worst[0]}) | {m['wall_time_s']/60:.1f} |")
-    md += ["", f"Training speed (images/s of the training passes, data loading included, validation excluded; batch size {cfg['bs']} for both):", "",
-           f"| recipe | unfrozen epochs at {size} px | frozen epochs |", "|---|---|---|"]
-    md += [f"| {k} | {v['unfrozen_images_per_s']} | {v['frozen_images_per_s']} ({', '.join(sorted({str(r['size']) for r in v['epochs'] if r['frozen']}))} px) |" for k, v in speed.items()]
-    full = rows.get('stock fastai fine_tune (earlier run)')
-    if full: md.append(f"\nStock fastai's speed comes from a shorter run (1 frozen + {a.stock_epochs} unfrozen epochs); its accuracy row is the earlier full run's ({full['recipe']}).")
-    if ratio: md.append(f"\nOurs trains {ratio}x as many images per second as stock fastai (unfrozen, {size} px, same model and batch size).")
-    cmd = 'python bench/foundation.py' + (f' --stock_epochs {a.stock_epochs}' if a.stock_epochs is not None else '')
-    (out/'foundation.md').write_text('\n'.join(md) + f'\n\nCommand: `{cmd}`\n')
-    print('\n'.join(md))
+    n_train, n_valid = map(len, recipe_split(labelled_images(data)))
+    res = dict(data=data, n_train=n_train, n_valid=n_valid, epochs=f"1 frozen + {cfg.epochs} unfrozen", size=cfg.size, preset=asdict(cfg), runs=rows,
+        training_speed=dict(speed, ratio_unfrozen=ratio, bs=cfg.bs))
+    write_result('foundation', res, lambda r: markdown(r, a.stock_epochs), a.out)
 
 
 if __name__ == '__main__': main()

@@ -10,15 +10,12 @@ for each; the first cached pass is the one that fills the cache. On a GPU host t
 
 Writes bench/results/loader.{json,md}.
 """
-import argparse, json, time, warnings
-from pathlib import Path
+import time
 
-warnings.simplefilter('ignore')
-from seedling_clf.core import run_info, save_json
+from common import bench_parser, bench_data, md_table, write_result
 from seedling_clf.data import seedling_dls
-from common import full_data_path, rel, relative_paths
 
-HERE = Path(__file__).parent
+LOADERS = (('decoded every epoch (cache_mb=0)', 0), ('ItemCacheDL (default)', None))
 
 
 def pass_times(dl, epochs) -> list:
@@ -31,29 +28,31 @@ def pass_times(dl, epochs) -> list:
     return times
 
 
+def markdown(res) -> list:
+    "The page: each loader's seconds and images/s per pass."
+    rows = [[k, v['workers'], ', '.join(map(str, v['seconds'])), ', '.join(map(str, v['images_per_s']))] for k, v in res['runs'].items()]
+    return ["# Data loading", "", f"Passes over the training loader of `{res['data']}` at {res['size']} px, batch size {res['bs']} (decoding, resizing, "
+        f"collation, batch augmentation and the copy to the device; no model), {res['device']}.", "",
+        *md_table(['loader', 'workers', 'seconds per pass', 'images/s per pass'], rows),
+        "", f"Command: `python bench/loader.py --size {res['size']} --bs {res['bs']} --epochs {res['epochs']}`"]
+
+
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--data', default=None); p.add_argument('--size', type=int, default=128)
-    p.add_argument('--bs', type=int, default=32); p.add_argument('--epochs', type=int, default=3)
+    p = bench_parser(__doc__)
+    p.add_argument('--size', type=int, default=128)
+    p.add_argument('--bs', type=int, default=32)
+    p.add_argument('--epochs', type=int, default=3)
     a = p.parse_args()
-    data = Path(a.data) if a.data else full_data_path()
-    if data is None: print('full data not found (set SEEDLING_DATA): nothing to benchmark'); return
+    data = bench_data(a)
+    if data is None: return
     rows = {}
-    for name, cache_mb in (('decoded every epoch (cache_mb=0)', 0), ('ItemCacheDL (default)', None)):
+    for name, cache_mb in LOADERS:
         dl = seedling_dls(data, size=a.size, bs=a.bs, **({} if cache_mb is None else dict(cache_mb=cache_mb))).train
         secs = pass_times(dl, a.epochs)
         n = len(dl) * a.bs
         rows[name] = dict(seconds=secs, images_per_s=[round(n/s, 1) for s in secs], workers=dl.fake_l.num_workers, device=str(dl.device))
         print(name, rows[name], flush=True)
-    res = dict(data=rel(data), size=a.size, bs=a.bs, runs=rows, **run_info())
-    save_json(relative_paths(res), HERE/'results'/'loader.json')
-    md = ["# Data loading", "", f"Passes over the training loader of `{res['data']}` at {a.size} px, batch size {a.bs} (decoding, resizing, "
-          f"collation, batch augmentation and the copy to the device; no model), {res['device']}.", "",
-          "| loader | workers | seconds per pass | images/s per pass |", "|---|---|---|---|"]
-    md += [f"| {k} | {v['workers']} | {', '.join(map(str, v['seconds']))} | {', '.join(map(str, v['images_per_s']))} |" for k, v in rows.items()]
-    md += ["", f"Command: `python bench/loader.py --size {a.size} --bs {a.bs} --epochs {a.epochs}`"]
-    (HERE/'results'/'loader.md').write_text('\n'.join(md) + '\n')
-    print('\n'.join(md))
+    write_result('loader', dict(data=data, size=a.size, bs=a.bs, epochs=a.epochs, runs=rows), markdown, a.out)
 
 
 if __name__ == '__main__': main()

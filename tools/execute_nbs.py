@@ -1,6 +1,6 @@
 """Execute notebooks in place, top to bottom in a fresh kernel, and store the outputs a reader should see.
 
-`python tools/execute_nbs.py nbs/00_core.ipynb nbs/01_data.ipynb ...` (no argument: every notebook in nbs/).
+`python tools/execute_nbs.py nbs/00_core.ipynb nbs/02_data.ipynb ...` (no argument: every notebook in nbs/).
 Each notebook runs in a new `python3` kernel with nbs/ as its working directory and this checkout's package first
 on the path, as `nbdev_test` runs it. A notebook whose cell fails is left as it was (the error is printed, exit 1).
 Cells flagged with one of settings.ini's `tst_flags` (`#| slow`) run too unless `--skip_flagged` says otherwise.
