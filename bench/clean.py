@@ -3,13 +3,13 @@
 On the full data, with the stratified split `seedling_train` draws (the `fast` preset's `valid_pct` and seed):
 
 1. Embeddings of the labelled images from a model's body, then out-of-fold predictions (5 stratified folds of
-   logistic-regression heads, `seedling_clf.clean.rank_labels`) on the TRAINING side only: validation images are
+   logistic-regression heads, `seedling_clf.suspects.rank_labels`) on the TRAINING side only: validation images are
    never ranked, flagged or excluded. Two bodies, when available:
    - `imagenet`: tf_efficientnet_lite0 with the packaged ImageNet weights, never trained on seedlings (fully
      honest out-of-fold predictions, weaker embeddings);
    - `fine-tuned`: the `--model` given (default: bench/runs/foundation_ours/model.pkl, the foundation benchmark's
      model, fine-tuned on this same training side; its body has seen the training labels, see the caveat in
-     nbs/14_clean.ipynb).
+     nbs/15_clean.ipynb).
    Counts per rule (confidently wrong: another class > 0.9; torn: top probability in [0.5, 0.6]) and per class;
    a grid of the top 30 suspects of the ranking used for exclusion (`--flag_with`, default fine-tuned if present).
 2. The same recipe trained with the flagged images excluded versus not, scored on the untouched validation images:
@@ -37,7 +37,7 @@ from seedling_clf.inference import load_model
 from seedling_clf.features import extract_features, fit_head, head_predictions, HEAD_EPOCHS, HEAD_LR
 from seedling_clf.inference import classification_metrics, score_learner
 from seedling_clf.fit import prepare_stage, fit_stage
-from seedling_clf.clean import rank_labels, plot_suspects
+from seedling_clf.suspects import rank_labels, plot_suspects
 
 RULES = ['confidently wrong', 'torn']
 

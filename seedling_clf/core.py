@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb 3
 from __future__ import annotations
-import os, sys, json, ctypes, platform, shutil, signal, tempfile, warnings, multiprocessing
+import os, sys, json, time, ctypes, platform, shutil, signal, tempfile, warnings, multiprocessing
 from contextlib import contextmanager
 from importlib.metadata import version, PackageNotFoundError
 from multiprocessing.util import Finalize
@@ -12,12 +12,13 @@ import torch
 import seedling_clf
 from fastcore.xtras import Path, set_num_threads
 from fastcore.script import Param, store_true
+from fastcore.imports import in_notebook
 
 # %% auto 0
 __all__ = ['CLI_OPTIONS', 'SAMPLE_PATH', 'M_TRIM_THRESHOLD', 'M_MMAP_THRESHOLD', 'LOCK_FILE', 'SeedlingError', 'short_list',
-           'option', 'command_guard', 'sample_path', 'train_folder', 'cache_dir', 'scratch_dir', 'on_gpu', 'cpu_cores',
-           'run_info', 'share_cores_in_test_workers', 'on_glibc', 'keep_freed_memory', 'tune_process',
-           'package_versions', 'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
+           'option', 'command_guard', 'shows_bars', 'step', 'sample_path', 'train_folder', 'cache_dir', 'scratch_dir',
+           'on_gpu', 'cpu_cores', 'run_info', 'share_cores_in_test_workers', 'on_glibc', 'keep_freed_memory',
+           'tune_process', 'package_versions', 'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
 
 # %% ../nbs/00_core.ipynb
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
@@ -80,6 +81,20 @@ def command_guard(interrupted=None # called after Ctrl-C: returns the one line t
             print(f"interrupted: {interrupted() if interrupted else 'nothing more was written'}", file=sys.stderr)
             sys.exit(128 + signal.SIGINT)  # the shell's status for a process stopped by Ctrl-C
         finally: warnings.formatwarning = fmt
+
+# %% ../nbs/00_core.ipynb
+def shows_bars() -> bool:
+    "Whether progress bars can be drawn: stdout is a terminal or this is a notebook (not CI, `| tee` or `nohup`)."
+    return sys.stdout.isatty() or in_notebook()
+
+@contextmanager
+def step(what:str # what the step does, e.g. 'lr_find'
+        ):
+    "Print one line when the step ends: `what`, what it found (`res['found']`, filled in by the step) and its seconds."
+    start, res = time.time(), {}
+    yield res
+    found = f": {res['found']}" if res.get('found') else ''
+    print(f"{what}{found} ({time.time() - start:.0f} s)", flush=True)
 
 # %% ../nbs/00_core.ipynb
 SAMPLE_PATH = Path(__file__).parent/'sample' if '__file__' in globals() else Path('../seedling_clf/sample').resolve()

@@ -115,7 +115,7 @@ def _compute_features(learn:Learner, files, bs:int, flips:bool, jit:bool|None=No
         return torch.cat([f(c) for c in v.split(16)])  # small chunks stay in the CPU's caches
     try:
         with torch.no_grad(), amp_autocast(dl.device):  # mixed precision on CUDA, as in training
-            for (xb,) in progress_bar(dl, leave=False):
+            for (xb,) in progress_bar(dl, leave=False, display=shows_bars()):
                 xb = xb.as_subclass(Tensor)
                 if cl: xb = xb.contiguous(memory_format=torch.channels_last)
                 out.append(torch.stack([run(v).float().cpu() for v in _views(xb, flips)]))

@@ -12,7 +12,7 @@ from sklearn.metrics import f1_score, accuracy_score, confusion_matrix, Confusio
 from fastai.vision.all import *
 import torch.nn.functional as F
 from .data import image_files, usable_images, loader_settings, check_image, dataset_labels
-from .models import set_precision
+from .models import set_precision, plain_progress
 from .records import check_model_file
 from .model_file import load_safe
 
@@ -70,7 +70,7 @@ def load_model(fname:Path, # run folder, `model.json` (safe: nothing unpickled) 
     learn.dls.to(device)
     learn.model.to(device, memory_format=torch.channels_last)  # about 1.8x faster inference on the CPU here
     learn.model_file = fname  # named in messages about ensembles
-    return learn
+    return plain_progress(learn)
 
 # %% ../nbs/07_inference.ipynb
 def test_images(folder:Path, # images to predict, flat or nested

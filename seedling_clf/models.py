@@ -12,7 +12,8 @@ from fastai.vision.all import *
 
 # %% auto 0
 __all__ = ['WEIGHT_PACKAGES', 'package_weights', 'map_state_dict', 'pretrained_file', 'imagenet_top5', 'resolve_weights',
-           'amp_mode', 'set_precision', 'amp_autocast', 'seedling_metrics', 'seedling_learner', 'export_model']
+           'amp_mode', 'set_precision', 'amp_autocast', 'seedling_metrics', 'EpochLines', 'plain_progress',
+           'seedling_learner', 'export_model']
 
 # %% ../nbs/04_models.ipynb
 WEIGHT_PACKAGES = {
@@ -110,6 +111,25 @@ def seedling_metrics() -> list:
     return [accuracy, F1Score(average='micro'), F1Score(average='macro')]
 
 # %% ../nbs/04_models.ipynb
+class EpochLines(Callback):
+    "One line per epoch trained: the stage (with a `TrainState`), the epoch, the losses, the metrics and the time."
+    order = Recorder.order + 1
+    def before_fit(self): self.n_epoch_line = getattr(self.learn, 'n_epoch', 0)
+    def after_epoch(self):
+        if hasattr(self.learn, 'lr_finder') or not self.recorder.log: return  # lr_find's steps are not epochs
+        stage = getattr(getattr(self.learn, 'train_state', None), 'stage', None)
+        vals = ' '.join(f"{n} {v:.4f}" if isinstance(v, float) else f"{n} {v}" for n, v in zip(self.recorder.metric_names[1:], self.recorder.log[1:]))
+        print(f"{stage + ' ' if stage else ''}epoch {self.epoch + 1}/{self.n_epoch}: {vals}", flush=True)
+
+def plain_progress(learn:Learner) -> Learner:
+    "`learn` with `EpochLines` for fastai's bars where `shows_bars()` is false (CI, a pipe, `nohup`); as it is elsewhere."
+    if shows_bars(): return learn
+    learn.remove_cbs(learn.cbs.filter(lambda c: isinstance(c, ProgressCallback)))
+    learn.logger = noop  # the `Recorder` would print its raw lists too
+    if not any(isinstance(c, EpochLines) for c in learn.cbs): learn.add_cb(EpochLines())
+    return learn
+
+# %% ../nbs/04_models.ipynb
 @delegates(vision_learner, but=['pretrained'])
 def seedling_learner(dls:DataLoaders, # from `seedling_dls`
                      arch:str='tf_efficientnet_lite0', # any timm architecture
@@ -127,7 +147,7 @@ def seedling_learner(dls:DataLoaders, # from `seedling_dls`
     extra = dict(pretrained_cfg_overlay=overlay) if overlay else {}
     learn = vision_learner(dls, arch, pretrained=pretrained, metrics=ifnone(metrics, seedling_metrics()), **extra, **kwargs)
     if channels_last: learn.to_channelslast(use_amp=False)
-    return set_precision(learn)
+    return plain_progress(set_precision(learn))
 
 # %% ../nbs/04_models.ipynb
 def export_model(learn:Learner, # the learner to pickle (fastai's `learn.export`)
