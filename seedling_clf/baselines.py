@@ -6,8 +6,7 @@
 from __future__ import annotations
 import json, time, warnings
 from .core import *
-import pandas as pd
-import timm
+import pandas as pd, timm
 from fastai.vision.all import *
 from fastcore.script import call_parse, store_true, Param
 from .data import seedling_dls
@@ -28,10 +27,11 @@ class ZeroInput(Module):
     def forward(self, x): return torch.zeros_like(x)
 
 # %% ../nbs/17_baselines.ipynb
-def linear_model(n_out:int, # number of classes
-                 size:int, # image side in pixels
-                 constant:bool=False # zero the input first (the `constant` baseline)
-                ) -> nn.Sequential:
+def linear_model(
+    n_out:int, # number of classes
+    size:int, # image side in pixels
+    constant:bool=False # zero the input first (the `constant` baseline)
+) -> nn.Sequential:
     "A linear model on raw RGB pixels: `Flatten` then `Linear(3*size*size, n_out)`; input-independent if `constant`."
     layers = [nn.Flatten(), nn.Linear(3*size*size, n_out)]
     return nn.Sequential(*([ZeroInput()] if constant else []), *layers)
@@ -39,10 +39,11 @@ def linear_model(n_out:int, # number of classes
 # %% ../nbs/17_baselines.ipynb
 SMALL_CNN_FILTERS = (16, 32, 64, 128, 256, 256)
 
-def small_cnn(n_out:int, # number of classes
-              nfs:tuple=SMALL_CNN_FILTERS, # output channels of each conv block
-              strides:tuple=(1, 2, 2, 2, 2, 2) # stride of each conv block
-             ) -> nn.Sequential:
+def small_cnn(
+    n_out:int, # number of classes
+    nfs:tuple=SMALL_CNN_FILTERS, # output channels of each conv block
+    strides:tuple=(1, 2, 2, 2, 2, 2) # stride of each conv block
+) -> nn.Sequential:
     "A small CNN from scratch: one 3x3 `ConvLayer` block per entry of `nfs`, then average pooling and a linear layer."
     if len(nfs) != len(strides): raise SeedlingError(f"small_cnn needs one stride per block: got {len(nfs)} filters and {len(strides)} strides.")
     chans = (3,) + tuple(nfs)
@@ -53,17 +54,18 @@ def small_cnn(n_out:int, # number of classes
 BASELINE_LRS = dict(constant=3e-2, linear=3e-4, small_cnn=1e-2)
 BASELINES = tuple(BASELINE_LRS)
 
-def check_kind(kind:str # a baseline kind
-              ) -> str:
+def check_kind(
+    kind:str # a baseline kind
+) -> str:
     "`kind` if it is a known baseline, else a `SeedlingError` naming the choices."
-    if kind not in BASELINES:
-        raise SeedlingError(f"Unknown baseline kind {kind!r}: choose one of {', '.join(BASELINES)} (--kind).")
+    if kind not in BASELINES: raise SeedlingError(f"Unknown baseline kind {kind!r}: choose one of {', '.join(BASELINES)} (--kind).")
     return kind
 
-def baseline_model(kind:str, # one of `BASELINES`
-                   n_out:int, # number of classes
-                   size:int # image side in pixels
-                  ) -> nn.Module:
+def baseline_model(
+    kind:str, # one of `BASELINES`
+    n_out:int, # number of classes
+    size:int # image side in pixels
+) -> nn.Module:
     "The untrained model of baseline `kind`."
     check_kind(kind)
     return small_cnn(n_out) if kind == 'small_cnn' else linear_model(n_out, size, constant=kind == 'constant')
@@ -73,17 +75,18 @@ def n_params(model:nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 # %% ../nbs/17_baselines.ipynb
-def train_baseline(data:Path=None, # dataset root or folder of class folders; default: the bundled sample
-                   out:Path='runs/baseline', # where model, metrics and plots go
-                   kind:str='linear', # 'linear', 'constant' or 'small_cnn' (`BASELINES`)
-                   size:int=64, # image side in pixels
-                   epochs:int=5, # epochs of `fit_one_cycle`
-                   bs:int=32, # batch size
-                   lr:float=None, # top learning rate; default: `BASELINE_LRS[kind]`
-                   seed:int=42, valid_pct:float=0.2, # the stratified split, and the run's seed
-                   skip_bad:bool=False, # leave unreadable images out instead of stopping
-                   num_workers:int=None, # data-loader processes
-                  ) -> Learner:
+def train_baseline(
+    data:Path=None, # dataset root or folder of class folders; default: the bundled sample
+    out:Path='runs/baseline', # where model, metrics and plots go
+    kind:str='linear', # 'linear', 'constant' or 'small_cnn' (`BASELINES`)
+    size:int=64, # image side in pixels
+    epochs:int=5, # epochs of `fit_one_cycle`
+    bs:int=32, # batch size
+    lr:float=None, # top learning rate; default: `BASELINE_LRS[kind]`
+    seed:int=42, valid_pct:float=0.2, # the stratified split, and the run's seed
+    skip_bad:bool=False, # leave unreadable images out instead of stopping
+    num_workers:int=None, # data-loader processes
+) -> Learner:
     "Train baseline `kind` on the split `train_classifier` uses; write model.pkl, metrics.json, history.csv and plots to `out`."
     start = time.time()
     check_kind(kind)
@@ -95,13 +98,13 @@ def train_baseline(data:Path=None, # dataset root or folder of class folders; de
     set_seed(seed)
     learn = set_precision(Learner(dls, baseline_model(kind, len(dls.vocab), size), loss_func=CrossEntropyLossFlat(), metrics=seedling_metrics()))
     settings = dict(kind=kind, arch=kind, size=size, epochs=epochs, bs=bs, lr=lr, seed=seed, valid_pct=valid_pct,
-                    data=str(train_folder(data or sample_path())))
+        data=str(train_folder(data or sample_path())))
     state = TrainState(settings, [dict(stage=kind, size=size, epochs=epochs)], stage=kind, size=size)
     learn.add_cb(state)
     learn.fit_one_cycle(epochs, lr)
     learn.remove_cb(state)
     res = dict(score_learner(learn), wall_time_s=round(time.time()-start, 1), lr=lr, n_params=n_params(learn.model), settings=settings,
-               n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **run_info())
+        n_train=len(dls.train_ds), n_valid=len(dls.valid_ds), **run_info())
     write_outputs(learn, out, res, state.history)  # the trainer's: plots, history.csv, model.pkl, metrics.json
     return learn
 
@@ -114,26 +117,28 @@ def _md_table(df:pd.DataFrame) -> str:
     rows = [list(df.columns), ['---']*len(df.columns)] + [[_fmt(c, v) for c, v in zip(df.columns, r)] for r in df.itertuples(index=False)]
     return "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n"
 
-def comparison_row(arch:str, # the backbone or baseline kind
-                   learn:Learner, # the trained learner
-                   run:Path # its run folder, with metrics.json
-                  ) -> dict:
+def comparison_row(
+    arch:str, # the backbone or baseline kind
+    learn:Learner, # the trained learner
+    run:Path # its run folder, with metrics.json
+) -> dict:
     "One line of the comparison table from a finished run."
     m = json.loads((Path(run)/'metrics.json').read_text())
     worst = min(m['per_class_f1'], key=m['per_class_f1'].get)
     return dict(arch=arch, kind='baseline' if arch in BASELINES else 'backbone',
-                micro_f1=m['micro_f1'], macro_f1=m['macro_f1'], min_class_f1=m['per_class_f1'][worst], min_class=worst,
-                wall_time_s=m['wall_time_s'], params_m=round(n_params(learn.model)/1e6, 3))
+        micro_f1=m['micro_f1'], macro_f1=m['macro_f1'], min_class_f1=m['per_class_f1'][worst], min_class=worst,
+        wall_time_s=m['wall_time_s'], params_m=round(n_params(learn.model)/1e6, 3))
 
 # %% ../nbs/17_baselines.ipynb
-def check_archs(archs # backbones (timm names) and/or baseline kinds
-               ) -> list:
+def check_archs(
+    archs # backbones (timm names) and/or baseline kinds
+) -> list:
     "`archs` as a list, after checking that each is a baseline kind or a timm architecture and none repeats."
     archs = [archs] if isinstance(archs, str) else list(archs or [])
     if not archs: raise SeedlingError("No architectures to compare: pass at least one --arch (a timm name or a baseline kind).")
     bad = [a for a in archs if a not in BASELINES and not timm.is_model(a)]
     if bad: raise SeedlingError(f"Unknown architecture(s) {', '.join(map(repr, bad))}: give timm names (e.g. tf_efficientnet_lite0, "
-                                f"mobilenetv2_100) or baseline kinds ({', '.join(BASELINES)}).")
+        f"mobilenetv2_100) or baseline kinds ({', '.join(BASELINES)}).")
     dups = sorted({a for a in archs if archs.count(a) > 1})
     if dups: raise SeedlingError(f"{', '.join(dups)} given more than once: each --arch gets one run folder, list it once.")
     return archs
@@ -141,30 +146,32 @@ def check_archs(archs # backbones (timm names) and/or baseline kinds
 # %% ../nbs/17_baselines.ipynb
 BASELINE_KEYS = ('size', 'bs', 'seed', 'valid_pct', 'skip_bad', 'num_workers')
 
-def compare_backbones(data:Path=None, # dataset root or folder of class folders; default: the bundled sample
-                      out:Path='runs/compare', # one folder per arch under it, plus compare.csv and compare.md
-                      archs=('tf_efficientnet_lite0', 'mobilenetv2_100'), # timm backbones and/or baseline kinds
-                      preset_name:str='fast', # the recipe: a key of `PRESETS`
-                      **overrides # settings of `train_classifier` applied to every backbone (size, epochs, bs, lr_find, ...)
-                     ) -> pd.DataFrame:
+def compare_backbones(
+    data:Path=None, # dataset root or folder of class folders; default: the bundled sample
+    out:Path='runs/compare', # one folder per arch under it, plus compare.csv and compare.md
+    archs=('tf_efficientnet_lite0', 'mobilenetv2_100'), # timm backbones and/or baseline kinds
+    preset_name:str='fast', # the recipe: a key of `PRESETS`
+    **overrides # settings of `train_classifier` applied to every backbone (size, epochs, bs, lr_find, ...)
+) -> pd.DataFrame:
     "Train each of `archs` under one recipe; write and return the comparison table."
     archs = check_archs(archs)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     cfg = train_config(preset_name, **{k: v for k, v in overrides.items() if k in config_fields()})
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     rows = []
     for arch in archs:
         if arch in BASELINES:
             kw = {k: getattr(cfg, k, overrides[k]) for k in BASELINE_KEYS if overrides.get(k) is not None}  # checked: typed
             learn = train_baseline(data, out/arch, kind=arch, **{**dict(size=cfg.size, bs=cfg.bs), **kw},
-                                   epochs=max(1, cfg.epochs + cfg.freeze_epochs))
+                epochs=max(1, cfg.epochs + cfg.freeze_epochs))
         else: learn = train_classifier(data, out=out/arch, preset_name=preset_name, **{**overrides, 'arch': arch})
         rows.append(comparison_row(arch, learn, out/arch))
         pd.DataFrame(rows).to_csv(out/'compare.csv', index=False)  # written as it goes: a long run keeps what it finished
     df = pd.DataFrame(rows)
     df.to_csv(out/'compare.csv', index=False)
     (out/'compare.md').write_text(f"Validation results on the seeded stratified split, preset {preset_name!r}"
-                                  + (f" with {', '.join(f'{k}={v}' for k, v in overrides.items())}" if overrides else "") + ".\n\n" + _md_table(df))
+        + (f" with {', '.join(f'{k}={v}' for k, v in overrides.items())}" if overrides else "") + ".\n\n" + _md_table(df))
     return df
 
 # %% ../nbs/17_baselines.ipynb
@@ -186,7 +193,7 @@ def seedling_baseline(
         train_baseline(data, out, kind, size=size, epochs=epochs, bs=bs, lr=lr, seed=seed, valid_pct=valid_pct, skip_bad=skip_bad)
         m = json.loads((Path(out)/'metrics.json').read_text())
         print(f"{kind} baseline, validation: micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}"
-              f"  ({m['n_valid']} images, {m['wall_time_s']:.0f} s)")
+            f"  ({m['n_valid']} images, {m['wall_time_s']:.0f} s)")
         print(f"wrote {Path(out)/'model.pkl'}, metrics.json, history.csv and plots")
 
 # %% ../nbs/17_baselines.ipynb

@@ -21,14 +21,16 @@ def train_loader(learn:Learner) -> DataLoader:
     return getattr(learn.dls.train, 'dl', learn.dls.train)
 
 def save_checkpoint(learn:Learner, out:Path):
-    "`out/models/checkpoint.pth`: weights, optimizer, random state (python, numpy, torch, the training sampler's) and the `TrainState`, also to `out/checkpoint.json`."
+    "`out/models/checkpoint.pth`: weights, optimizer, random states (python, numpy, torch, the sampler's), the `TrainState` (also in checkpoint.json)."
     state = learn.train_state.state_dict()
     ck = dict(model=get_model(learn.model).state_dict(), opt=learn.opt.state_dict(), state=state,
-              random=get_random_states(), sampler=train_loader(learn).rng.getstate())
+        random=get_random_states(), sampler=train_loader(learn).rng.getstate())
     averaged = weight_average(learn)
     if averaged: ck['ema'] = averaged.ema.module.state_dict()
-    js, f = checkpoint_files(out); f.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(ck, f.with_suffix('.tmp')); f.with_suffix('.tmp').replace(f)  # whole or not at all: a run killed while saving keeps the last one
+    js, f = checkpoint_files(out)
+    f.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(ck, f.with_suffix('.tmp'))
+    f.with_suffix('.tmp').replace(f)  # whole or not at all: a run killed while saving keeps the last one
     save_json(state, js)  # the same state, for people (and the command line's messages)
 
 def load_checkpoint(learn:Learner, out:Path) -> dict:
@@ -37,7 +39,8 @@ def load_checkpoint(learn:Learner, out:Path) -> dict:
     get_model(learn.model).load_state_dict(ck['model'])
     if learn.opt is None: learn.create_opt()
     learn.opt.load_state_dict(ck['opt'])
-    set_random_states(**ck['random']); train_loader(learn).rng.setstate(ck['sampler'])
+    set_random_states(**ck['random'])
+    train_loader(learn).rng.setstate(ck['sampler'])
     averaged = weight_average(learn)
     if averaged and 'ema' in ck: averaged.ema.module.load_state_dict(ck['ema'])
     return ck
@@ -47,19 +50,20 @@ def read_checkpoint(out:Path, cfg:TrainConfig) -> TrainState:
     f = checkpoint_files(out)[1]
     if not f.exists():
         raise SeedlingError(f"--resume but {out} has no checkpoint ({f}): it is written after each epoch "
-                            "and removed when a run finishes. Run without --resume to start afresh.")
+            "and removed when a run finishes. Run without --resume to start afresh.")
     state = torch.load(f, map_location='cpu', weights_only=False)['state']
     was = state['config']
     diff = [f"--{k} {was.get(k)} (now {v})" for k, v in asdict(cfg).items() if was.get(k) != v]
     if diff: raise SeedlingError(f"The checkpoint in {out} was written with other settings: {'; '.join(diff)}. "
-                                 "Resume with the interrupted run's options (--resume and nothing else changed), or run without --resume.")
+        "Resume with the interrupted run's options (--resume and nothing else changed), or run without --resume.")
     return TrainState(**state)
 
 # %% ../nbs/10_checkpoint.ipynb
 class SaveBest(SaveModelCallback):
     "`SaveModelCallback` over all of a run's fits (to `models/best.pth`), quiet about skipped epochs, no reload at each fit's end; records where the best was."
-    def __init__(self, monitor:str='valid_loss', best=None, where:dict=None # a resumed run's best so far
-                ):
+    def __init__(
+        self, monitor:str='valid_loss', best=None, where:dict=None # a resumed run's best so far
+    ):
         super().__init__(monitor=monitor, fname='best', reset_on_fit=False)
         if best is not None: self.best = best
         self.where = where
@@ -85,14 +89,17 @@ class Resume(Callback):
     order = SkipToEpoch.order + 1
     def __init__(self, out:Path): self.out, self.loaded = Path(out), False
     def _load(self):
-        if not self.loaded: load_checkpoint(self.learn, self.out); self.loaded = True
+        if self.loaded: return
+        load_checkpoint(self.learn, self.out)
+        self.loaded = True
     def before_epoch(self): self._load()  # SkipToEpoch, before it, cancels the skipped epochs
     def after_fit(self): self._load()
 
 # %% ../nbs/10_checkpoint.ipynb
-def fit_plan(learn:Learner, cfg:TrainConfig, cbs:list, dls_at, out:Path, # as for `fit_plan_stage`
-             resume:bool=False # continue from the checkpoint: its stage, after its epochs done
-            ):
+def fit_plan(
+    learn:Learner, cfg:TrainConfig, cbs:list, dls_at, out:Path, # as for `fit_plan_stage`
+    resume:bool=False # continue from the checkpoint: its stage, after its epochs done
+):
     "Train the stages of the plan in order (resuming, from the checkpoint's stage, with `Resume`); the last stage's `WeightAverage`, if any."
     state = learn.train_state
     first, averaged = state.stage_index if resume else 0, None

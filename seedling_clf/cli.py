@@ -22,30 +22,32 @@ from .distributed import distributed_cbs
 __all__ = ['resume_hint', 'print_run', 'seedling_train', 'seedling_predict', 'seedling_audit']
 
 # %% ../nbs/20_cli.ipynb
-def resume_hint(out:Path, # seedling_train's --out
-                argv:list=None # the interrupted command line; default: this process's
-               ) -> str:
+def resume_hint(
+    out:Path, # seedling_train's --out
+    argv:list=None # the interrupted command line; default: this process's
+) -> str:
     "After Ctrl-C: where `seedling_train`'s checkpoint is and the exact command that resumes the run (or restarts it)."
     argv = [Path(sys.argv[0]).name, *sys.argv[1:]] if argv is None else list(argv)
     ck = checkpoint_files(out)
     if not all(f.exists() for f in ck):
         return ("stopped before the first epoch ended, so there is no checkpoint to resume; start again with: "
-                + shlex.join([a for a in argv if a != '--resume']))
+            + shlex.join([a for a in argv if a != '--resume']))
     return f"checkpoint in {ck[0]} and {ck[1]}; resume with: {shlex.join(argv + ([] if '--resume' in argv else ['--resume']))}"
 
 
 # %% ../nbs/20_cli.ipynb
-def print_run(out:Path # a finished run folder
-             ):
+def print_run(
+    out:Path # a finished run folder
+):
     "What `seedling_train` prints at the end: the validation figures (plain, with TTA, the snapshot ensemble) and what it wrote."
     m = json.loads((Path(out)/'metrics.json').read_text())
     print(f"validation: micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  accuracy {m['accuracy']:.4f}"
-          f"  ({m['n_valid']} images, {m['wall_time_s']:.0f} s)")
+        f"  ({m['n_valid']} images, {m['wall_time_s']:.0f} s)")
     if 'tta' in m: print(f"with TTA x{m['tta']['n_tta']} (seedling_predict --tta): micro-F1 {m['tta']['micro_f1']:.4f}  macro-F1 {m['tta']['macro_f1']:.4f}")
     if 'snapshot_ensemble' in m:
         e = m['snapshot_ensemble']
         print(f"snapshot ensemble ({e['n_snapshots']}): micro-F1 {e['micro_f1']:.4f}  macro-F1 {e['macro_f1']:.4f}; "
-              f"wrote {Path(out)/'snapshots'}/snapshot_*.pkl")
+            f"wrote {Path(out)/'snapshots'}/snapshot_*.pkl")
     print(f"wrote {Path(out)/'model.pkl'}, metrics.json, history.csv and plots")
 
 # %% ../nbs/20_cli.ipynb
@@ -59,11 +61,13 @@ def seedling_train(
 ):
     "Train a plant-seedling classifier and write OUT/model.pkl, OUT/metrics.json and plots: a flag per recipe option, --out and --resume."
     with command_guard(interrupted=lambda: resume_hint(out)):
-        cbs, cfg = distributed_cbs(), train_config(**recipe_options(recipe))  # data-parallel under `accelerate launch` (before the data: it picks this process's GPU)
+        cbs = distributed_cbs()  # data-parallel under `accelerate launch` (before the data: it picks this process's GPU)
+        cfg = train_config(**recipe_options(recipe))
         if cbs and (cfg.lr == 'valley' or cfg.lr_find_per_stage):
-            raise SeedlingError("--lr valley and --lr_find_per_stage need lr_find, which runs in a single process only: give --lr, or train without accelerate launch.")
+            raise SeedlingError("--lr valley and --lr_find_per_stage need lr_find, which runs in a single process only: "
+                "give --lr, or train without accelerate launch.")
         with (run_lock(out) if not rank_distrib() else contextlib.nullcontext(),  # one run per output folder (rank 0 holds it)
-              mlflow_tracking(mlflow, out) as tracking_cbs):
+            mlflow_tracking(mlflow, out) as tracking_cbs):
             train_classifier(config=train_config(cfg, lr_find=cfg.lr_find and not cbs), out=out, resume=resume, cbs=[*cbs, *tracking_cbs])
         if not rank_distrib(): print_run(out)  # another process of a data-parallel run: rank 0 reports
 

@@ -26,8 +26,10 @@ class SeedlingDistributedDL(GlooDistributedDL):
 class DataParallel(DistributedTrainerShim):
     "fastai's `DistributedTrainer` (Accelerate's DDP) with `SeedlingDistributedDL`; without CUDA, gloo and no `SyncBatchNorm`."
     dl_type = SeedlingDistributedDL
-    def __init__(self, sync_bn:bool=None, # default: on CUDA
-                 **kwargs): # passed to Accelerate's `Accelerator`
+    def __init__(
+        self, sync_bn:bool=None, # default: on CUDA
+        **kwargs
+    ): # passed to Accelerate's `Accelerator`
         cuda = torch.cuda.is_available()
         super().__init__(sync_bn=ifnone(sync_bn, cuda), **{'cpu': not cuda, **kwargs})  # `cpu`: Accelerate's multi-CPU (gloo) mode
     def before_fit(self):

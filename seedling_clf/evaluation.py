@@ -15,17 +15,19 @@ from .data import labelled_images, stratified_splitter
 from .inference import load_model, ensemble_probs, classification_metrics, plot_confusion
 from .recipe import TrainConfig, train_config, run_config
 from .train import train_classifier
+from .explain import explain, explain_grid
 
 # %% auto 0
-__all__ = ['evaluation_files', 'ProbInterpretation', 'plot_per_class', 'plot_top_losses', 'evaluate_models', 'final_config',
-           'train_final', 'seedling_eval', 'seedling_train_final']
+__all__ = ['evaluation_files', 'ProbInterpretation', 'plot_per_class', 'plot_top_losses', 'confused_pair', 'plot_confused_pair',
+           'evaluate_models', 'final_config', 'train_final', 'seedling_eval', 'seedling_train_final']
 
 # %% ../nbs/13_evaluation.ipynb
-def evaluation_files(data:Path=None, # dataset root or folder of class folders; default: the bundled sample
-                     valid_pct:float=0., # 0: every image; else only the validation part of the stratified split
-                     seed:int=42, # the split's seed
-                     skip_bad:bool=False # leave unreadable images out instead of stopping
-                    ) -> L:
+def evaluation_files(
+    data:Path=None, # dataset root or folder of class folders; default: the bundled sample
+    valid_pct:float=0., # 0: every image; else only the validation part of the stratified split
+    seed:int=42, # the split's seed
+    skip_bad:bool=False # leave unreadable images out instead of stopping
+) -> L:
     "The labelled images to evaluate on."
     files = labelled_images(data or sample_path(), skip_bad=skip_bad)
     if not valid_pct: return files
@@ -34,12 +36,13 @@ def evaluation_files(data:Path=None, # dataset root or folder of class folders; 
 # %% ../nbs/13_evaluation.ipynb
 class ProbInterpretation(ClassificationInterpretation):
     "fastai's `ClassificationInterpretation` on precomputed probabilities (one model, an ensemble, TTA)."
-    def __init__(self, probs:Tensor, # class probabilities, one row per item
-                 preds:Tensor, # predicted class indices (argmax, or an ensemble's vote)
-                 targs, # true class indices
-                 vocab, # class names
-                 items=None # the image files, in row order
-                ):
+    def __init__(
+        self, probs:Tensor, # class probabilities, one row per item
+        preds:Tensor, # predicted class indices (argmax, or an ensemble's vote)
+        targs, # true class indices
+        vocab, # class names
+        items=None # the image files, in row order
+    ):
         self.probs, self.decoded, self.targs = probs, tensor(preds).long(), tensor(targs).long()
         self.vocab, self.items, self.learn, self.dl, self.act = list(vocab), L(items), None, None, None
         self.losses = F.nll_loss(torch.log(probs.clamp_min(1e-12)), self.targs, reduction='none')
@@ -50,8 +53,10 @@ class ProbInterpretation(ClassificationInterpretation):
         return to_np(((self.decoded == x[:, None]) & (self.targs == x[:, None, None])).long().sum(2))
 
 # %% ../nbs/13_evaluation.ipynb
-def plot_per_class(per_class:dict, # {class: {precision, recall, f1, support}}
-                   fname:Path=None):
+def plot_per_class(
+    per_class:dict, # {class: {precision, recall, f1, support}}
+    fname:Path=None
+):
     "Grouped horizontal bars of precision, recall and F1 per class; saved to `fname` if given."
     names = list(per_class)[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.45*len(names)+1.2))
@@ -59,37 +64,57 @@ def plot_per_class(per_class:dict, # {class: {precision, recall, f1, support}}
     for i, (k, c) in enumerate([('precision', 'tab:blue'), ('recall', 'tab:orange'), ('f1', 'tab:green')]):
         ax.barh(y + (1-i)*h, [per_class[n][k] for n in names], height=h, color=c, label=k)
     ax.set_yticks(y, [f"{n} ({per_class[n]['support']})" for n in names])
-    ax.set_xlim(0, 1.05); ax.set_xlabel('score'); ax.set_title('Per-class precision, recall and F1 (support)')
-    ax.legend(loc='lower right', fontsize=8); fig.tight_layout()
+    ax.set_xlim(0, 1.05)
+    ax.set_xlabel('score')
+    ax.set_title('Per-class precision, recall and F1 (support)')
+    ax.legend(loc='lower right', fontsize=8)
+    fig.tight_layout()
     if fname: fig.savefig(fname, dpi=100); plt.close(fig)
     return fig
 
-def plot_top_losses(interp:ProbInterpretation, k:int=9, # how many images
-                    fname:Path=None, ncols:int=3):
-    "The `k` images with the highest loss, titled actual / predicted / probability / loss."
-    losses, idx = interp.top_losses(min(k, len(interp.losses)))
-    nrows = max(1, math.ceil(len(idx)/ncols))
-    fig, axs = plt.subplots(nrows, ncols, figsize=(3.2*ncols, 3.4*nrows), squeeze=False)
-    for ax in axs.flat: ax.axis('off')
-    for ax, l, i in zip(axs.flat, losses, idx):
-        p = int(interp.decoded[i])
-        ax.imshow(PILImage.create(interp.items[i]))
-        ax.set_title(f"{interp.vocab[int(interp.targs[i])]}\n→ {interp.vocab[p]} ({interp.probs[i, p]:.2f}), loss {l:.2f}", fontsize=8)
-    fig.suptitle('Top losses: actual → predicted (probability)', fontsize=10); fig.tight_layout()
-    if fname: fig.savefig(fname, dpi=90); plt.close(fig)
-    return fig
+def plot_top_losses(
+    learn:Learner, # the model the heatmaps explain
+    interp:ProbInterpretation, k:int=9, # the evaluation, and how many of its worst images
+    fname:Path=None
+):
+    "The `k` images with the highest loss, each beside its heatmap for the predicted species, titled actual -> predicted."
+    _, idx = interp.top_losses(min(k, len(interp.losses)))
+    return explain_grid(explain(learn, [interp.items[i] for i in idx]), actual=[interp.vocab[int(interp.targs[i])] for i in idx], fname=fname)
+
 
 # %% ../nbs/13_evaluation.ipynb
-def evaluate_models(models, # model.pkl files and/or `Learner`s; several: an ensemble
-                    data:Path=None, # labelled folder; default: the bundled sample
-                    out:Path=None, # where eval.json and the plots go (nothing written if None)
-                    valid_pct:float=0., seed:int=42, # evaluate only the validation part of this split (0: all)
-                    tta:bool=False, n_tta:int=8, # test-time augmentation
-                    vote:str='mean', # an ensemble's rule: 'mean' or 'majority'
-                    bs:int=64, k:int=9, # batch size; how many top losses to keep
-                    skip_bad:bool=False, # leave unreadable images out instead of stopping
-                    cpu:bool=None # stay on the CPU even when there is a GPU
-                   ) -> dict:
+def confused_pair(interp:ProbInterpretation) -> tuple:
+    "`(a, b, errors)`: the two classes confused most often, counting `a` taken for `b` and `b` for `a`; `None` without errors."
+    cm = interp.confusion_matrix()
+    both = np.triu(cm + cm.T, 1)
+    if not both.any(): return None
+    a, b = np.unravel_index(both.argmax(), both.shape)
+    return interp.vocab[a], interp.vocab[b], int(both[a, b])
+
+def plot_confused_pair(
+    learn:Learner, # the model the heatmaps explain
+    interp:ProbInterpretation, n:int=8, # the evaluation, and how many of the pair's errors (highest loss first)
+    fname:Path=None
+):
+    "The errors between `confused_pair`'s two classes, each beside its heatmap; `None` if the model confused none."
+    pair = confused_pair(interp)
+    if pair is None: return None
+    names = [interp.vocab.index(c) for c in pair[:2]]
+    errors = [i for i in interp.top_losses(len(interp.losses))[1].tolist() if {int(interp.targs[i]), int(interp.decoded[i])} == set(names)][:n]
+    return explain_grid(explain(learn, [interp.items[i] for i in errors]), actual=[interp.vocab[int(interp.targs[i])] for i in errors], fname=fname)
+
+# %% ../nbs/13_evaluation.ipynb
+def evaluate_models(
+    models, # model.pkl files and/or `Learner`s; several: an ensemble
+    data:Path=None, # labelled folder; default: the bundled sample
+    out:Path=None, # where eval.json and the plots go (nothing written if None)
+    valid_pct:float=0., seed:int=42, # evaluate only the validation part of this split (0: all)
+    tta:bool=False, n_tta:int=8, # test-time augmentation
+    vote:str='mean', # an ensemble's rule: 'mean' or 'majority'
+    bs:int=64, k:int=9, # batch size; how many top losses to keep
+    skip_bad:bool=False, # leave unreadable images out instead of stopping
+    cpu:bool=None # stay on the CPU even when there is a GPU
+) -> dict:
     "Metrics, per-class scores, confusion matrix, most-confused pairs and top losses of `models` on `data`."
     models = [models] if isinstance(models, (str, Path, Learner)) else list(models)
     learners = [m if isinstance(m, Learner) else load_model(m, cpu) for m in models]
@@ -99,7 +124,7 @@ def evaluate_models(models, # model.pkl files and/or `Learner`s; several: an ens
     labels = files.map(parent_label)
     unknown = sorted(set(labels) - set(vocab))
     if unknown: raise SeedlingError(f"Class folders under {data} that the model does not know: {', '.join(unknown)}. "
-                                    f"Fix: evaluate on folders named after the model's classes ({', '.join(vocab)}).")
+        f"Fix: evaluate on folders named after the model's classes ({', '.join(vocab)}).")
     targs = tensor([vocab.index(o) for o in labels])
     start = time.time()
     probs, preds = ensemble_probs(learners, files, bs, vote=vote, tta=tta, n_tta=n_tta)
@@ -108,42 +133,47 @@ def evaluate_models(models, # model.pkl files and/or `Learner`s; several: an ens
     p, r, f, s = precision_recall_fscore_support(targs, preds, labels=list(range(len(vocab))), zero_division=0)
     losses, idx = interp.top_losses(min(k, len(files)))
     res = dict(classification_metrics(targs, preds, vocab),
-               per_class={c: dict(precision=float(p[i]), recall=float(r[i]), f1=float(f[i]), support=int(s[i])) for i, c in enumerate(vocab)},
-               vocab=vocab,  # the confusion matrix comes with `classification_metrics`
-               most_confused=[[a, b, int(n)] for a, b, n in interp.most_confused()],
-               top_losses=[dict(file=str(files[i]), actual=vocab[int(targs[i])], predicted=vocab[int(preds[i])],
-                                prob=float(probs[i, preds[i]]), loss=float(l)) for l, i in zip(losses, idx)],
-               models=[str(getattr(l, 'model_file', 'in-memory model')) for l in learners],
-               data=str(data), n_images=len(files), valid_pct=valid_pct, seed=seed, tta=tta, n_tta=n_tta if tta else 0,
-               vote=vote if len(learners) > 1 else None, predict_s=round(secs, 2), images_per_s=round(len(files)/secs, 1), **run_info())
+        per_class={c: dict(precision=float(p[i]), recall=float(r[i]), f1=float(f[i]), support=int(s[i])) for i, c in enumerate(vocab)},
+        vocab=vocab,  # the confusion matrix comes with `classification_metrics`
+        most_confused=[[a, b, int(n)] for a, b, n in interp.most_confused()], confused_pair=confused_pair(interp),
+        top_losses=[dict(file=str(files[i]), actual=vocab[int(targs[i])], predicted=vocab[int(preds[i])],
+            prob=float(probs[i, preds[i]]), loss=float(l)) for l, i in zip(losses, idx)],
+        models=[str(getattr(l, 'model_file', 'in-memory model')) for l in learners],
+        data=str(data), n_images=len(files), valid_pct=valid_pct, seed=seed, tta=tta, n_tta=n_tta if tta else 0,
+        vote=vote if len(learners) > 1 else None, predict_s=round(secs, 2), images_per_s=round(len(files)/secs, 1), **run_info())
     if out:
-        out = Path(out); out.mkdir(parents=True, exist_ok=True)
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
         plot_confusion(res['confusion_matrix'], vocab, out/'confusion_matrix.png')  # as seedling_train draws it
         plot_per_class(res['per_class'], out/'per_class.png')
-        plot_top_losses(interp, k, out/'top_losses.png')
+        plot_top_losses(learners[0], interp, k, out/'top_losses.png')
+        if plot_confused_pair(learners[0], interp, fname=out/'confused_pair.png') is None: (out/'confused_pair.png').unlink(missing_ok=True)
         save_json(res, out/'eval.json')
     return res
 
 # %% ../nbs/13_evaluation.ipynb
-def final_config(run:Path, # a validated run folder (its metrics.json)
-                 data:Path=None # labelled data; default: the run's own
-                ) -> TrainConfig:
+def final_config(
+    run:Path, # a validated run folder (its metrics.json)
+    data:Path=None # labelled data; default: the run's own
+) -> TrainConfig:
     "The run's recipe on every labelled image: `train_on_all`, the learning rates it used (no lr_find), the last epoch as the model."
     cfg, m = run_config(run), json.loads((Path(run)/'metrics.json').read_text())
     if cfg.train_on_all: raise SeedlingError(f"{run} is already a final model (trained on all data). Pass the validated run.")
     used = {s['size']: s['lr'] for s in m['stages'] if s['stage'] != 'frozen'}
     return train_config(cfg, data=data, train_on_all=True, monitor='none', lr_find=False, lr_find_per_stage=False,
-                        lr=m['lr'], stage_lrs=[used.get(s, m['lr']) for s in cfg.sizes])
+        lr=m['lr'], stage_lrs=[used.get(s, m['lr']) for s in cfg.sizes])
 
 # %% ../nbs/13_evaluation.ipynb
 @delegates(train_classifier, but=['data', 'config', 'out', 'resume'], keep=True)
-def train_final(run:Path, # a run folder written by `seedling_train` (metrics.json)
-                data:Path=None, # labelled data; default: the run's own data
-                out:Path=None, # where the final model goes; default: RUN_final
-                **kwargs # passed to `train_classifier` (num_workers, cbs, ...)
-               ) -> Learner:
+def train_final(
+    run:Path, # a run folder written by `seedling_train` (metrics.json)
+    data:Path=None, # labelled data; default: the run's own data
+    out:Path=None, # where the final model goes; default: RUN_final
+    **kwargs # passed to `train_classifier` (num_workers, cbs, ...)
+) -> Learner:
     "Retrain the validated run's recipe (`final_config`) on all labelled images with `train_classifier`; metrics.json also records the run's validation scores."
-    run = Path(run); out = Path(out or f"{run}_final")
+    run = Path(run)
+    out = Path(out or f"{run}_final")
     learn = train_classifier(config=final_config(run, data), out=out, **kwargs)
     m, v = [json.loads((d/'metrics.json').read_text()) for d in (out, run)]
     save_json(dict(m, validated=dict(run=str(run), micro_f1=v.get('micro_f1'), macro_f1=v.get('macro_f1'), n_valid=v.get('n_valid'))), out/'metrics.json')
@@ -154,7 +184,7 @@ def train_final(run:Path, # a run folder written by `seedling_train` (metrics.js
 def seedling_eval(
     model:option('models')=None,
     data:option('data')=None,
-    out:option('out', 'eval.json, confusion_matrix.png, per_class.png, top_losses.png')='runs/eval',
+    out:option('out', 'eval.json, confusion_matrix.png, per_class.png, top_losses.png, confused_pair.png')='runs/eval',
     valid_pct:option('valid_pct')=0.,
     seed:option('seed')=42,
     tta:option('tta')=False,
@@ -170,12 +200,13 @@ def seedling_eval(
         if not model: raise SeedlingError("Pass --model with a run folder (or model.json) that seedling_train wrote (repeat it for an ensemble).")
         res = evaluate_models([model] if isinstance(model, (str, Path)) else model, data, out, valid_pct, seed, tta, n_tta, vote, bs, k, skip_bad, cpu or None)
         print(f"{res['n_images']} images: accuracy {res['accuracy']:.4f}  micro-F1 {res['micro_f1']:.4f}  "
-              f"macro-F1 {res['macro_f1']:.4f}  ({res['images_per_s']:.1f} images/s)")
+            f"macro-F1 {res['macro_f1']:.4f}  ({res['images_per_s']:.1f} images/s)")
         for c, s in res['per_class'].items():
             print(f"  {c:26s} precision {s['precision']:.3f}  recall {s['recall']:.3f}  F1 {s['f1']:.3f}  ({s['support']})")
         if res['most_confused']: print("most confused (actual -> predicted: images):" +
-                                       short_list(f"{a} -> {b}: {n}" for a, b, n in res['most_confused'][:5]))
-        print(f"wrote {out}/eval.json, confusion_matrix.png, per_class.png, top_losses.png")
+            short_list(f"{a} -> {b}: {n}" for a, b, n in res['most_confused'][:5]))
+        if res['confused_pair']: print("most confused pair: {} and {} ({} errors), heatmaps in confused_pair.png".format(*res['confused_pair']))
+        print(f"wrote {out}/eval.json, confusion_matrix.png, per_class.png, top_losses.png (with heatmaps)")
 
 # %% ../nbs/13_evaluation.ipynb
 @call_parse
@@ -190,4 +221,4 @@ def seedling_train_final(
         o = Path(out or f"{run}_final")
         m = json.loads((o/'metrics.json').read_text())
         print(f"trained on all {m['n_train']} images ({m['settings']['freeze_epochs']} + {m['settings']['epochs']} epochs, "
-              f"{m['wall_time_s']:.0f} s); wrote {o/'model.pkl'}")
+            f"{m['wall_time_s']:.0f} s); wrote {o/'model.pkl'}")

@@ -17,8 +17,7 @@ __all__ = ['FASTAI_SOURCES', 'source_hash', 'skip_to', 'skipped_epoch', 'non_blo
 # %% ../nbs/01_shims.ipynb
 FASTAI_SOURCES = {  # fastai function -> sha256 of its source (first 16 hex digits) when the shim was written (fastai 2.8.7)
     'DataLoader.__iter__': 'd31a19eaa17e531f', 'DistributedDL._broadcast': 'b73ee1d82b806fb8',
-    'DistributedTrainer._wrap_dl': '54c24b4939c96a90', 'SkipToEpoch.__init__': '4c276caaa712e006',
-}
+    'DistributedTrainer._wrap_dl': '54c24b4939c96a90', 'SkipToEpoch.__init__': '4c276caaa712e006'}
 
 def source_hash(f) -> str:
     "The first 16 hex digits of the sha256 of `f`'s source."

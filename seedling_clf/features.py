@@ -32,15 +32,16 @@ def body_split(learn:Learner, bn_blocks:int=1) -> tuple:
     m = getattr(learn.model[0], 'model', None)
     if not all(hasattr(m, a) for a in ('conv_stem', 'bn1', 'blocks', 'conv_head', 'bn2')):
         raise SeedlingError(f"bn_blocks={bn_blocks} needs a timm EfficientNet- or MobileNet-style body (conv_stem, blocks, conv_head); "
-                            f"this learner's is {type(m or learn.model[0]).__name__}. Fix: bn_blocks=0 (--bn_blocks 0), the head on pooled embeddings.")
+            f"this learner's is {type(m or learn.model[0]).__name__}. Fix: bn_blocks=0 (--bn_blocks 0), the head on pooled embeddings.")
     if not 0 < bn_blocks <= len(m.blocks):
         raise SeedlingError(f"bn_blocks={bn_blocks}: this body has {len(m.blocks)} blocks; pick 1 to {len(m.blocks)}, or 0 for pooled embeddings.")
     return nn.Sequential(m.conv_stem, m.bn1, *m.blocks[:-bn_blocks]), nn.Sequential(*m.blocks[-bn_blocks:], m.conv_head, m.bn2)
 
 def has_bn_tail(learn:Learner) -> bool:
     "Whether `body_split` can cut `learn`'s body (timm EfficientNet and MobileNet bodies)."
-    try: body_split(learn, 1); return True
+    try: body_split(learn, 1)
     except SeedlingError: return False
+    return True
 
 def feature_model(learn:Learner, bn_blocks:int=0) -> nn.Module:
     "What computes the features: the body then pooling (`learn.model[0]`, `learn.model[1][:2]`), or the body's front before its last `bn_blocks` blocks."
@@ -56,7 +57,8 @@ def module_hash(m:nn.Module) -> str:
     "MD5 of a module's state dict (names and values, independent of memory format and device)."
     h = hashlib.md5()
     for k, v in m.state_dict().items():
-        h.update(k.encode()); h.update(str(v.dtype).encode())
+        h.update(k.encode())
+        h.update(str(v.dtype).encode())
         h.update(v.detach().cpu().contiguous().flatten().view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
@@ -70,14 +72,15 @@ def _tfms_desc(learn:Learner) -> list:
         else: out.append([type(t).__name__])
     return out
 
-def features_key(learn:Learner, files, # the learner, and the images in order
-                 flips:bool=False, # four views per image
-                 bn_blocks:int=0 # the front's maps before the last `bn_blocks` blocks instead of pooled embeddings
-                ) -> str:
+def features_key(
+    learn:Learner, files, # the learner, and the images in order
+    flips:bool=False, # four views per image
+    bn_blocks:int=0 # the front's maps before the last `bn_blocks` blocks instead of pooled embeddings
+) -> str:
     "A hash of everything the features of `files` depend on."
     arch = learn.arch if isinstance(getattr(learn, 'arch', None), str) else type(learn.model[0]).__name__
     desc = dict(arch=arch, body=module_hash(body_split(learn, bn_blocks)[0] if bn_blocks else learn.model[0]),
-                tfms=_tfms_desc(learn), flips=flips, version=1, files=[[str(Path(f).resolve()), file_hash(f)] for f in files])
+        tfms=_tfms_desc(learn), flips=flips, version=1, files=[[str(Path(f).resolve()), file_hash(f)] for f in files])
     if bn_blocks: desc['bn_blocks'] = bn_blocks  # (pooled embeddings keep their keys)
     return hashlib.md5(json.dumps(desc).encode()).hexdigest()
 
@@ -89,8 +92,10 @@ def _check_files(files) -> list:
     if missing: raise SeedlingError(f"{len(missing)} image files do not exist:{short_list(missing)}\nFix: pass existing files.")
     return files
 
-def frozen_embed(learn:Learner, xb:Tensor, # the learner (in eval mode), and a batch to trace with
-                 bn_blocks:int=0): # as in `embed`
+def frozen_embed(
+    learn:Learner, xb:Tensor, # the learner (in eval mode), and a batch to trace with
+    bn_blocks:int=0
+): # as in `embed`
     "`embed` traced and frozen by TorchScript (weights folded in as constants) for CPU inference; `None` where that fails."
     body = feature_model(learn, bn_blocks).eval()  # a new container starts in training mode
     try:
@@ -107,7 +112,8 @@ def _compute_features(learn:Learner, files, bs:int, flips:bool, jit:bool|None=No
     if jit is None: jit = dl.device.type == 'cpu' and len(files)*(4 if flips else 1) >= JIT_MIN_IMAGES
     was_training = model.training
     if cl: model.to(memory_format=torch.channels_last)  # what fastai's ChannelsLast does before fitting
-    model.eval(); out, body, f = [], feature_model(learn, bn_blocks), None
+    model.eval()
+    out, body, f = [], feature_model(learn, bn_blocks), None
     def run(v):
         if not jit: return body(v)
         nonlocal f
@@ -125,14 +131,15 @@ def _compute_features(learn:Learner, files, bs:int, flips:bool, jit:bool|None=No
 
 
 # %% ../nbs/06_features.ipynb
-def extract_features(learn:Learner, # a learner from `seedling_learner` (any backbone, any size)
-                     files, # image files; rows come back in this order
-                     bs:int=64, # batch size
-                     flips:bool=False, # also the three flipped views: shape (4, n, d), view 0 unflipped
-                     cache:bool=True, # load from / save to `cache_dir('features')`
-                     jit:bool|None=None, # TorchScript-frozen forward; default: on the CPU for `JIT_MIN_IMAGES` or more
-                     bn_blocks:int=0 # 0: pooled embeddings; k: the body's maps before its last k blocks, `(n, c, h, w)`, for `fit_head(bn_blocks=k)`
-                    ) -> np.ndarray:
+def extract_features(
+    learn:Learner, # a learner from `seedling_learner` (any backbone, any size)
+    files, # image files; rows come back in this order
+    bs:int=64, # batch size
+    flips:bool=False, # also the three flipped views: shape (4, n, d), view 0 unflipped
+    cache:bool=True, # load from / save to `cache_dir('features')`
+    jit:bool|None=None, # TorchScript-frozen forward; default: on the CPU for `JIT_MIN_IMAGES` or more
+    bn_blocks:int=0 # 0: pooled embeddings; k: the body's maps before its last k blocks, `(n, c, h, w)`, for `fit_head(bn_blocks=k)`
+) -> np.ndarray:
     "Pooled embeddings (float32, `n_files x d`), or the front's maps, of `files` under `learn`'s body and validation transforms, cached."
     files = _check_files(files)
     fname = cache_dir('features')/f"{features_key(learn, files, flips, bn_blocks)}.npy" if cache else None
@@ -156,16 +163,17 @@ def dls_features(learn:Learner, bs:int=64, flips:bool=False, cache:bool=True, bn
     files = [*tr.items, *va.items]
     x = extract_features(learn, files, bs=bs, flips=flips, cache=cache, bn_blocks=bn_blocks)
     return AttrDict(x=x, y=np.concatenate([dataset_labels(tr), dataset_labels(va)]), train=np.arange(len(tr)),
-                    valid=np.arange(len(tr), len(files)), files=files, vocab=list(learn.dls.vocab), learn=learn, bn_blocks=bn_blocks)
+        valid=np.arange(len(tr), len(files)), files=files, vocab=list(learn.dls.vocab), learn=learn, bn_blocks=bn_blocks)
 
-def dataset_features(data:Path=None, # dataset root or folder of class folders; default: the bundled sample
-                     arch:str='tf_efficientnet_lite0', # timm architecture
-                     size:int=128, # image side
-                     weights:str|Path='auto', # pretrained weights, as in `seedling_learner`
-                     bs:int=64, flips:bool=False, cache:bool=True, # as in `extract_features`
-                     valid_pct:float=0.2, seed:int=42, # the standard split
-                     skip_bad:bool=False # leave unreadable images out instead of stopping
-                    ) -> AttrDict:
+def dataset_features(
+    data:Path=None, # dataset root or folder of class folders; default: the bundled sample
+    arch:str='tf_efficientnet_lite0', # timm architecture
+    size:int=128, # image side
+    weights:str|Path='auto', # pretrained weights, as in `seedling_learner`
+    bs:int=64, flips:bool=False, cache:bool=True, # as in `extract_features`
+    valid_pct:float=0.2, seed:int=42, # the standard split
+    skip_bad:bool=False # leave unreadable images out instead of stopping
+) -> AttrDict:
     "`dls_features` of a new `seedling_learner` on `data`."
     dls = seedling_dls(data, size=size, bs=bs, valid_pct=valid_pct, seed=seed, skip_bad=skip_bad)
     return dls_features(seedling_learner(dls, arch, weights=weights), bs=bs, flips=flips, cache=cache)
@@ -181,9 +189,11 @@ def tsne_2d(x:np.ndarray, seed:int=42, perplexity:float=30.) -> np.ndarray:
     if nc < x.shape[1]: x = PCA(nc, random_state=seed).fit_transform(x)
     return TSNE(2, perplexity=min(perplexity, (len(x)-1)/3), init='pca', random_state=seed).fit_transform(x)
 
-def plot_tsne(x:np.ndarray, y, vocab, # embeddings, class indices, class names
-              fname:Path=None, # PNG to write
-              title:str='t-SNE of the embeddings', seed:int=42, perplexity:float=30.):
+def plot_tsne(
+    x:np.ndarray, y, vocab, # embeddings, class indices, class names
+    fname:Path=None, # PNG to write
+    title:str='t-SNE of the embeddings', seed:int=42, perplexity:float=30.
+):
     "Scatter plot of the t-SNE of `x`, one colour per class with a legend; saved to `fname` if given."
     xy, y = tsne_2d(x, seed, perplexity), np.asarray(y)
     fig, ax = plt.subplots(figsize=(9, 7))
@@ -191,7 +201,9 @@ def plot_tsne(x:np.ndarray, y, vocab, # embeddings, class indices, class names
     for i, c in enumerate(vocab):
         m = y == i
         ax.scatter(xy[m, 0], xy[m, 1], s=8 if len(y) > 500 else 20, color=cmap(i % cmap.N), label=f"{c} ({m.sum()})", alpha=0.8)
-    ax.set_xticks([]); ax.set_yticks([]); ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
     ax.legend(loc='center left', bbox_to_anchor=(1, 0.5), fontsize=8, markerscale=1.5, frameon=False)
     fig.tight_layout()
     if fname: fig.savefig(fname, dpi=100); plt.close(fig)
@@ -211,10 +223,12 @@ def class_weights(y, n_classes:int) -> Tensor:
     w = np.where(counts > 0, len(y) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 0.)
     return tensor(w).float()
 
-def resample(x:np.ndarray, y, # training embeddings (never validation ones) and their class indices
-             method:str='smote', # 'smote', 'adasyn', 'oversample' (repeats; or 'none'/'weights': unchanged)
-             k:int=5, # neighbours, reduced for small classes
-             seed:int=42) -> tuple:
+def resample(
+    x:np.ndarray, y, # training embeddings (never validation ones) and their class indices
+    method:str='smote', # 'smote', 'adasyn', 'oversample' (repeats; or 'none'/'weights': unchanged)
+    k:int=5, # neighbours, reduced for small classes
+    seed:int=42
+) -> tuple:
     "`(x, y)` with minority classes oversampled by imbalanced-learn's SMOTE, ADASYN or `RandomOverSampler`; originals first."
     check_balance(method)
     x, y = np.asarray(x), np.asarray(y)
@@ -229,7 +243,7 @@ def resample(x:np.ndarray, y, # training embeddings (never validation ones) and 
         return xr.astype(x.dtype), yr
     if min(counts.values()) < 2:
         raise SeedlingError(f"--balance {method} needs at least 2 training images of every class; "
-                            f"{', '.join(str(c) for c, n in counts.items() if n < 2)} has 1. Fix: use --balance weights, or add images.")
+            f"{', '.join(str(c) for c, n in counts.items() if n < 2)} has 1. Fix: use --balance weights, or add images.")
     from imblearn.over_sampling import SMOTE, ADASYN  # imported here: it takes seconds
     k = min(k, min(counts.values()) - 1)
     if method == 'smote':
@@ -242,9 +256,10 @@ def resample(x:np.ndarray, y, # training embeddings (never validation ones) and 
         except (RuntimeError, ValueError):
             xr, yr = SMOTE(sampling_strategy={c: top}, k_neighbors=k, random_state=seed).fit_resample(x, y)
             smoted.append(c)
-        xs.append(xr[len(x):]); ys.append(yr[len(y):])
+        xs.append(xr[len(x):])
+        ys.append(yr[len(y):])
     if smoted: warnings.warn(f"ADASYN generates no samples for class index(es) {', '.join(map(str, smoted))} "
-                             "(its per-image counts round to zero, or no neighbour is of another class); SMOTE filled them.")
+        "(its per-image counts round to zero, or no neighbour is of another class); SMOTE filled them.")
     return np.concatenate(xs).astype(x.dtype), np.concatenate(ys)
 
 # %% ../nbs/06_features.ipynb
@@ -252,7 +267,7 @@ HEAD_EPOCHS, HEAD_LR = 20, 1e-2
 
 def _tensor_dl(x, y, bs, shuffle, device):
     return DataLoader(TensorDataset(tensor(np.ascontiguousarray(x)).float(), tensor(np.asarray(y)).long()),
-                      bs=bs, shuffle=shuffle, drop_last=shuffle and len(y) > bs, device=device)
+        bs=bs, shuffle=shuffle, drop_last=shuffle and len(y) > bs, device=device)
 
 def stack_views(x, y) -> tuple:
     "Features with views (from `flips=True`) as `views*n` rows with their labels repeated; features without views unchanged."
@@ -271,25 +286,26 @@ def _bn_tail(learn:Learner, bn_blocks:int) -> nn.Module:
     tail = deepcopy(body_split(learn, bn_blocks)[1]).float()
     for p in tail.parameters(): p.requires_grad_(False)
     for m in tail.modules():
-        if isinstance(m, bn_types) and m.affine: m.weight.requires_grad_(True); m.bias.requires_grad_(True)
+        if isinstance(m, bn_types) and m.affine: m.requires_grad_(True)  # weight and bias: a batch-norm layer has no other parameters
     return tail
 
-def fit_head(learn:Learner, # its head (`learn.model[1][2:]`) is copied, trained, and loaded back
-             x_train, y_train, # training embeddings (with views, `(views, n, d)`: every view trains) and class indices
-             x_valid, y_valid, # validation embeddings (with views, view 0 is scored) and class indices (never resampled)
-             epochs:int=HEAD_EPOCHS, lr:float=HEAD_LR, bs:int=64, wd:float=None,
-             balance:str='none', # 'none', 'weights', 'oversample', 'smote' or 'adasyn'
-             seed:int=42, load:bool=True, # load the trained head into `learn`
-             quiet:bool=False, # no progress bar or epoch table
-             bn_blocks:int=0 # with maps from `extract_features(bn_blocks=k)`: the tail's batch-norm weights train too
-            ) -> Learner:
+def fit_head(
+    learn:Learner, # its head (`learn.model[1][2:]`) is copied, trained, and loaded back
+    x_train, y_train, # training embeddings (with views, `(views, n, d)`: every view trains) and class indices
+    x_valid, y_valid, # validation embeddings (with views, view 0 is scored) and class indices (never resampled)
+    epochs:int=HEAD_EPOCHS, lr:float=HEAD_LR, bs:int=64, wd:float=None,
+    balance:str='none', # 'none', 'weights', 'oversample', 'smote' or 'adasyn'
+    seed:int=42, load:bool=True, # load the trained head into `learn`
+    quiet:bool=False, # no progress bar or epoch table
+    bn_blocks:int=0 # with maps from `extract_features(bn_blocks=k)`: the tail's batch-norm weights train too
+) -> Learner:
     "Train a copy of `learn`'s fastai head (and tail batch-norm) on features with `fit_one_cycle`; load it into `learn`. Returns its `Learner`."
     check_balance(balance)
     want = 'maps (n, c, h, w)' if bn_blocks else 'embeddings (n, d)'
     for name, v in [('x_train', x_train), ('x_valid', x_valid)]:
         if np.ndim(v) - _is_views(v) != (4 if bn_blocks else 2):
             raise SeedlingError(f"fit_head(bn_blocks={bn_blocks}) trains on {want}, but {name} has shape {np.shape(v)}. "
-                                f"Fix: extract the features with the same bn_blocks (extract_features/dls_features(..., bn_blocks={bn_blocks})).")
+                f"Fix: extract the features with the same bn_blocks (extract_features/dls_features(..., bn_blocks={bn_blocks})).")
     set_seed(seed)
     x_train, y_train = resample(*stack_views(x_train, y_train), balance, seed=seed)
     if _is_views(x_valid): x_valid = x_valid[0]
@@ -304,7 +320,7 @@ def fit_head(learn:Learner, # its head (`learn.model[1][2:]`) is copied, trained
     if bn_blocks: tail = _bn_tail(learn, bn_blocks).to(dev)
     model = nn.Sequential(tail, deepcopy(learn.model[1][:2]), head) if bn_blocks else head
     hl = Learner(dls, model, loss_func=CrossEntropyLossFlat(weight=None if weight is None else weight.to(dev)),
-                 metrics=seedling_metrics(), wd=wd, cbs=BnStatsFixed() if bn_blocks else None)
+        metrics=seedling_metrics(), wd=wd, cbs=BnStatsFixed() if bn_blocks else None)
     if quiet:
         with hl.no_bar(), hl.no_logging(): hl.fit_one_cycle(epochs, lr)
     else: hl.fit_one_cycle(epochs, lr)
@@ -319,5 +335,4 @@ def head_predictions(hl:Learner, x) -> np.ndarray:
     x = np.asarray(x)
     if _is_views(x): return np.mean([head_predictions(hl, v) for v in x], 0)
     hl.model.eval()
-    with torch.no_grad():
-        return F.softmax(hl.model(tensor(x).float().to(hl.dls.device)), 1).cpu().numpy()
+    with torch.no_grad(): return F.softmax(hl.model(tensor(x).float().to(hl.dls.device)), 1).cpu().numpy()

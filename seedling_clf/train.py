@@ -25,9 +25,10 @@ __all__ = ['RUN_OUTPUTS', 'plot_history', 'start_run', 'write_outputs', 'ema_met
            'train_classifier']
 
 # %% ../nbs/11_train.ipynb
-def plot_history(history:list, # one dict per epoch (history.csv's rows): stage, size, train_loss, valid_loss, ...
-                 fname:Path=None # where to save the PNG
-                ):
+def plot_history(
+    history:list, # one dict per epoch (history.csv's rows): stage, size, train_loss, valid_loss, ...
+    fname:Path=None # where to save the PNG
+):
     "Training and validation loss per epoch across every stage of a run, a dotted line where a stage begins."
     h, (fig, ax) = pd.DataFrame(history), plt.subplots(figsize=(6, 3.5))
     epochs = np.arange(1, len(h) + 1)
@@ -35,34 +36,44 @@ def plot_history(history:list, # one dict per epoch (history.csv's rows): stage,
         if col in h and h[col].notna().any(): ax.plot(epochs, h[col], marker='o', label=col.replace('_', ' '))
     for start in np.flatnonzero(h.stage.ne(h.stage.shift()).values)[1:]: ax.axvline(start + 0.5, ls=':', c='gray')
     ax.set(xlabel='epoch', ylabel='loss', title='learning curve: ' + ' -> '.join(h.stage.drop_duplicates()))
-    ax.xaxis.get_major_locator().set_params(integer=True); ax.legend(); fig.tight_layout()
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend()
+    fig.tight_layout()
     if fname: fig.savefig(fname, dpi=100); plt.close(fig)
     return fig
 
 # %% ../nbs/11_train.ipynb
-RUN_OUTPUTS = ('model.pkl', 'model.safetensors', 'model.json', 'run.json', 'data_manifest.csv', 'metrics.json', 'history.csv', 'losses.png', 'confusion_matrix.png', 'lr_find*.png', 'pseudo_labels.csv', checkpoint_files('')[0].name,
-               'models/*.pth', 'snapshots/*.pkl', 'eval/*', 'audit/*', 'report.html')
+RUN_OUTPUTS = (  # what a run writes into its folder (a new run removes an earlier run's)
+    'model.pkl', 'model.safetensors', 'model.json', 'run.json', 'data_manifest.csv', 'metrics.json', 'history.csv', 'losses.png',
+    'confusion_matrix.png', 'lr_find*.png', 'pseudo_labels.csv', checkpoint_files('')[0].name, 'models/*.pth', 'snapshots/*.pkl',
+    'eval/*', 'audit/*', 'report.html')
 
-def start_run(out:Path, resume:bool=False # continuing the run in `out`: keep its files
-             ) -> Path:
+def start_run(
+    out:Path, resume:bool=False # continuing the run in `out`: keep its files
+) -> Path:
     "Create `out`; unless resuming, remove an earlier run's files (`RUN_OUTPUTS`) so that none of them passes for this run's."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     if not resume:
         for f in [f for pat in RUN_OUTPUTS for f in out.glob(pat) if f.is_file()]: f.unlink()
     return out
 
-def write_outputs(learn:Learner, out:Path, # a trained learner, and its run folder
-                  metrics:dict, # what goes to metrics.json
-                  history:list, # one dict per epoch, for history.csv
-                  start:float=None # `time.time()` when the run started, for its record (default: now)
-                 ) -> Path:
-    "A finished run's files: confusion_matrix.png (if there is a validation set), losses.png, history.csv, model.pkl and model.safetensors, metrics.json, then run.json."
+def write_outputs(
+    learn:Learner, out:Path, # a trained learner, and its run folder
+    metrics:dict, # what goes to metrics.json
+    history:list, # one dict per epoch, for history.csv
+    start:float=None # `time.time()` when the run started, for its record (default: now)
+) -> Path:
+    "A finished run's files: confusion_matrix.png (with a validation set), losses.png, history.csv, the model, metrics.json, then run.json."
     out = Path(out)
     if 'confusion_matrix' in metrics: plot_confusion(metrics['confusion_matrix'], learn.dls.vocab, out/'confusion_matrix.png')
     if history: plot_history(history, out/'losses.png')
     pd.DataFrame(history).to_csv(out/'history.csv', index=False)
-    export_model(learn, out/'model.pkl')
-    if isinstance(getattr(learn, 'arch', None), str): save_safe(learn, out)  # timm models: model.safetensors + model.json, loaded without unpickling
+    with step('export') as res:
+        export_model(learn, out/'model.pkl')
+        safe = isinstance(getattr(learn, 'arch', None), str)
+        if safe: save_safe(learn, out)  # timm models: model.safetensors + model.json, loaded without unpickling
+        res['found'] = 'model.pkl' + (', model.safetensors + model.json' if safe else '')
     save_json(metrics, out/'metrics.json')
     for f in checkpoint_files(out): f.unlink(missing_ok=True)  # finished: nothing to resume (and not a model file of the record)
     settings = dict(metrics['settings'], data=str(train_folder(metrics['settings'].get('data') or sample_path())))
@@ -70,8 +81,9 @@ def write_outputs(learn:Learner, out:Path, # a trained learner, and its run fold
     return out/'metrics.json'
 
 # %% ../nbs/11_train.ipynb
-def ema_metrics(learn:Learner, cfg:TrainConfig, averaged:WeightAverage=None # the last stage's, holding its raw weights
-               ) -> dict:
+def ema_metrics(
+    learn:Learner, cfg:TrainConfig, averaged:WeightAverage=None # the last stage's, holding its raw weights
+) -> dict:
     "With `ema_decay`: the validation figures of the last stage's raw weights too (the model is their average), under 'ema'."
     if averaged is None or averaged.raw is None: return {}
     avg = {k: v.detach().clone() for k, v in learn.model.state_dict().items()}
@@ -83,7 +95,7 @@ def ema_metrics(learn:Learner, cfg:TrainConfig, averaged:WeightAverage=None # th
 def pseudo_summary(rows:list, cfg:TrainConfig) -> dict:
     "What metrics.json records of the pseudo-labels: the folder, the settings, how many were taken of each class."
     return dict(folder=cfg.unlabeled, threshold=cfg.pseudo_threshold, cap=cfg.pseudo_cap, n_taken=len(rows),
-                per_class=dict(sorted(Counter(r[1] for r in rows).items())), file='pseudo_labels.csv')
+        per_class=dict(sorted(Counter(r[1] for r in rows).items())), file='pseudo_labels.csv')
 
 # %% ../nbs/11_train.ipynb
 def final_metrics(learn:Learner, cfg:TrainConfig, out:Path, best:SaveBest=None, averaged:WeightAverage=None) -> dict:
@@ -92,23 +104,26 @@ def final_metrics(learn:Learner, cfg:TrainConfig, out:Path, best:SaveBest=None, 
     if cfg.schedule == 'sgdr': res.update(export_snapshots(learn, out, cfg.cycles))
     if best and best.where: learn.load('best', with_opt=False)  # the model is the best epoch by `monitor`
     state = learn.train_state
-    if not cfg.train_on_all: res = dict(score_learner(learn, n_tta=cfg.n_tta), **res, **ema_metrics(learn, cfg, averaged))
+    if not cfg.train_on_all:
+        with step('evaluation') as found:
+            res = dict(score_learner(learn, n_tta=cfg.n_tta), **res, **ema_metrics(learn, cfg, averaged))
+            found['found'] = f"micro-F1 {res['micro_f1']:.4f}" + (f", with TTA x{cfg.n_tta} {res['tta']['micro_f1']:.4f}" if 'tta' in res else '')
     if cfg.unlabeled: res['pseudo_labels'] = pseudo_summary(state.pseudo or [], cfg)
     return dict(res, lr_find_valley=state.lr_find_valley, lr=state.lr, head_stage=state.head_stage,
-                stages=[dict(st, lr=state.stage_lrs.get(st['stage'])) for st in state.plan],
-                best_epoch=best.where if best else None, settings=asdict(cfg),
-                n_train=len(learn.dls.train_ds), n_valid=len(learn.dls.valid_ds), **run_info())
+        stages=[dict(st, lr=state.stage_lrs.get(st['stage'])) for st in state.plan], best_epoch=best.where if best else None,
+        settings=asdict(cfg), n_train=len(learn.dls.train_ds), n_valid=len(learn.dls.valid_ds), **run_info())
 
 @delegates(recipe_learner, but=['cfg', 'dls', 'out'], keep=True)  # keep: TrainConfig's options come as keywords too
-def train_classifier(data:Path=None, # dataset root or folder of class folders; default: `config`'s (the bundled sample)
-                     config:TrainConfig=None, # the recipe (default: the preset's), its options overridden by `kwargs`'
-                     out:Path='runs/seedling', # output folder: model.pkl, metrics.json, history.csv, plots
-                     resume:bool=False, # continue the interrupted run in `out` from its checkpoint (same options)
-                     cbs:list=None, # further fastai callbacks for every fit (e.g. `MixUp(0.4)`, beside `config.mix`'s)
-                     num_workers:int=None, # data-loader processes
-                     item_tfms=None, batch_tfms=None, # further fastai transforms, after the recipe's
-                     **kwargs # `TrainConfig` options (and `preset_name`), then `seedling_learner`'s (e.g. `loss_func`, `splitter`)
-                    ) -> Learner:
+def train_classifier(
+    data:Path=None, # dataset root or folder of class folders; default: `config`'s (the bundled sample)
+    config:TrainConfig=None, # the recipe (default: the preset's), its options overridden by `kwargs`'
+    out:Path='runs/seedling', # output folder: model.pkl, metrics.json, history.csv, plots
+    resume:bool=False, # continue the interrupted run in `out` from its checkpoint (same options)
+    cbs:list=None, # further fastai callbacks for every fit (e.g. `MixUp(0.4)`, beside `config.mix`'s)
+    num_workers:int=None, # data-loader processes
+    item_tfms=None, batch_tfms=None, # further fastai transforms, after the recipe's
+    **kwargs # `TrainConfig` options (and `preset_name`), then `seedling_learner`'s (e.g. `loss_func`, `splitter`)
+) -> Learner:
     "Train a seedling classifier with the recipe `config`: the learner, the head stage, the plan's stages, then `write_outputs` to `out`."
     start = time.time()
     name, opts = kwargs.pop('preset_name', None), {k: kwargs.pop(k) for k in list(kwargs) if k in config_fields()}

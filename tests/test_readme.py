@@ -1,5 +1,5 @@
 "README.md is generated from nbs/index.ipynb and bench/results/*.json; this keeps them in step, and the README a front page."
-import json, re, subprocess, sys
+import json, os, re, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,3 +58,19 @@ def test_setup_commands():
     from readme_commands import readme_commands
     cmds = readme_commands(README)
     assert len(cmds) == 2 and cmds[0].startswith('python3 -m venv .venv') and cmds[1].startswith('.venv/bin/nbdev_test'), cmds
+
+
+def test_first_command_training_log_is_readable(tmp_path):
+    """The training the README's first command runs (its last `&&` part, `.venv/bin/seedling_train ...` as printed), with
+    stdout piped as in CI, `| tee` or `nohup`: one line per epoch and per step, no progress-bar redraws, under 10 KB."""
+    from readme_commands import readme_commands
+    train = readme_commands(README)[0].split('&&')[-1].split()
+    assert Path(train[0]).name == 'seedling_train', train
+    res = subprocess.run([str(Path(sys.executable).with_name('seedling_train')), *train[1:]], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, 'MPLBACKEND': 'Agg', 'PYTHONWARNINGS': ''}, timeout=900)
+    assert res.returncode == 0 and res.stderr == '', res.stderr[-2000:]  # nothing on stderr: no warnings either
+    log, m = res.stdout, json.loads((tmp_path/'runs'/'sample'/'metrics.json').read_text())
+    assert len(log.encode()) < 10_000 and '\r' not in log and '█' not in log, (len(log.encode()), log[:500])
+    epochs = [l for l in log.splitlines() if re.match(r'\S+ epoch \d+/\d+: train_loss ', l)]
+    assert len(epochs) == sum(s['epochs'] for s in m['stages']), log
+    for step in ['lr_find: valley', 'stage frozen:', 'evaluation: micro-F1', 'export: model.pkl']: assert step in log, (step, log)
