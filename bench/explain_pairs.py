@@ -33,7 +33,7 @@ def run_split(run: Path, data=None) -> tuple:
     valid = files[stratified_splitter(s['valid_pct'], s['seed'])(files)[1]]
     if metrics.get('n_valid') not in (None, len(valid)):
         sys.exit(f"error: the split of {data} (seed {s['seed']}, valid_pct {s['valid_pct']}) has {len(valid)} validation images, "
-                 f"{run/'metrics.json'} says {metrics['n_valid']}: not the run's data. Fix: pass the data it trained on with --data.")
+            f"{run/'metrics.json'} says {metrics['n_valid']}: not the run's data. Fix: pass the data it trained on with --data.")
     return valid, dict(data=rel(data), seed=s['seed'], valid_pct=s['valid_pct'], n_valid=len(valid))
 
 
@@ -49,11 +49,11 @@ def page(a, split: dict, pair: list, errors: list, secs: float, png) -> str:
     "The result page (the hand-written part is added by `write_page`)."
     count = lambda src: sum(parent_label(e.file) == src for e in errors)
     lines = [f"# {PAIR[0]} <-> {PAIR[1]}: Grad-CAM of the validation errors", '',
-             f"    python bench/explain_pairs.py --run {rel(a.run)}", '',
-             f"- run: `{rel(a.run)}`; split: `{split['data']}`, seed {split['seed']}, valid_pct {split['valid_pct']} "
-             f"(metrics.json's settings): {split['n_valid']} validation images, {len(pair)} of the two species",
-             f"- errors (one prediction each, no TTA): {count(PAIR[0])} {PAIR[0]} -> {PAIR[1]}, {count(PAIR[1])} {PAIR[1]} -> {PAIR[0]}",
-             f"- heatmaps: Grad-CAM of the predicted species (pytorch-grad-cam; the body's last activation map), {secs:.0f} s", '']
+        f"    python bench/explain_pairs.py --run {rel(a.run)}", '',
+        f"- run: `{rel(a.run)}`; split: `{split['data']}`, seed {split['seed']}, valid_pct {split['valid_pct']} "
+        f"(metrics.json's settings): {split['n_valid']} validation images, {len(pair)} of the two species",
+        f"- errors (one prediction each, no TTA): {count(PAIR[0])} {PAIR[0]} -> {PAIR[1]}, {count(PAIR[1])} {PAIR[1]} -> {PAIR[0]}",
+        f"- heatmaps: Grad-CAM of the predicted species (pytorch-grad-cam; the body's last activation map), {secs:.0f} s", '']
     return '\n'.join(lines + ([f"![The errors, each image beside its heatmap]({Path(png).name})", ''] if png else ['No errors to draw.', '']))
 
 

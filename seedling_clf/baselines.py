@@ -10,7 +10,7 @@ import pandas as pd, timm
 from fastai.vision.all import *
 from fastcore.script import call_parse, store_true, Param
 from .data import seedling_dls
-from .models import seedling_metrics, set_precision
+from .models import seedling_metrics, set_precision, plain_progress
 from .inference import score_learner
 from .recipe import train_config, config_fields, recipe_option, recipe_options, with_recipe
 from .fit import TrainState
@@ -96,7 +96,8 @@ def train_baseline(
     out = start_run(out)  # after the data's checks: a run that cannot start leaves no folder
     dls.add_tfms([Normalize.from_stats(*imagenet_stats)], 'after_batch')
     set_seed(seed)
-    learn = set_precision(Learner(dls, baseline_model(kind, len(dls.vocab), size), loss_func=CrossEntropyLossFlat(), metrics=seedling_metrics()))
+    model = baseline_model(kind, len(dls.vocab), size)
+    learn = plain_progress(set_precision(Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=seedling_metrics())))
     settings = dict(kind=kind, arch=kind, size=size, epochs=epochs, bs=bs, lr=lr, seed=seed, valid_pct=valid_pct,
         data=str(train_folder(data or sample_path())))
     state = TrainState(settings, [dict(stage=kind, size=size, epochs=epochs)], stage=kind, size=size)
@@ -157,7 +158,7 @@ def compare_backbones(
     archs = check_archs(archs)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     cfg = train_config(preset_name, **{k: v for k, v in overrides.items() if k in config_fields()})
-    out = Path(out)
+    out = check_output(out, '--out', folder=True)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for arch in archs:
@@ -167,10 +168,9 @@ def compare_backbones(
                 epochs=max(1, cfg.epochs + cfg.freeze_epochs))
         else: learn = train_classifier(data, out=out/arch, preset_name=preset_name, **{**overrides, 'arch': arch})
         rows.append(comparison_row(arch, learn, out/arch))
-        pd.DataFrame(rows).to_csv(out/'compare.csv', index=False)  # written as it goes: a long run keeps what it finished
+        write_csv(pd.DataFrame(rows), out/'compare.csv')  # written as it goes: a long run keeps what it finished
     df = pd.DataFrame(rows)
-    df.to_csv(out/'compare.csv', index=False)
-    (out/'compare.md').write_text(f"Validation results on the seeded stratified split, preset {preset_name!r}"
+    with atomic_file(out/'compare.md') as tmp: tmp.write_text(f"Validation results on the seeded stratified split, preset {preset_name!r}"
         + (f" with {', '.join(f'{k}={v}' for k, v in overrides.items())}" if overrides else "") + ".\n\n" + _md_table(df))
     return df
 

@@ -10,7 +10,7 @@ import numpy as np, pandas as pd
 from fastcore.script import call_parse, store_true
 from fastai.vision.all import *
 from fastai.vision.widgets import ImageClassifierCleaner, ImagesCleaner, widget, VBox, HBox, Dropdown, Label
-from .data import labelled_images, file_hash, image_files
+from .data import file_hash, has_image_ext, open_image
 from .suspects import *
 
 # %% auto 0
@@ -21,8 +21,9 @@ __all__ = ['KEEP', 'EXCLUDE', 'CLEAN_DIR', 'REASON_COLORS', 'ALL', 'read_decisio
 # %% ../nbs/15_clean.ipynb
 KEEP, EXCLUDE = 'keep', 'exclude'
 
-def read_decisions(fname:Path # a ranking CSV, edited in a spreadsheet or not
-                  ) -> pd.DataFrame:
+def read_decisions(
+    fname:Path, # a ranking CSV, edited in a spreadsheet or not
+) -> pd.DataFrame:
     "Read a ranking CSV back, with its `decision` column as strings ('' when blank)."
     fname = Path(fname)
     if not fname.is_file(): raise SeedlingError(f"Decisions file {fname} does not exist. Pass the suspects.csv that seedling_clean wrote.")
@@ -31,12 +32,13 @@ def read_decisions(fname:Path # a ranking CSV, edited in a spreadsheet or not
     df.columns = [c.strip() for c in df.columns]
     missing = [c for c in ['file', 'decision'] if c not in df.columns]
     if missing: raise SeedlingError(f"{fname} has no {' or '.join(missing)} column. Pass the suspects.csv that seedling_clean wrote, "
-                                    "with its file and decision columns kept.")
+        "with its file and decision columns kept.")
     return df
 
-def parse_decision(value, # a cell of the decision column
-                   classes # the dataset's classes
-                  ) -> str:
+def parse_decision(
+    value, # a cell of the decision column
+    classes, # the dataset's classes
+) -> str:
     "`keep`, `exclude` or a class name (exact spelling), from what a person typed; `ValueError` if none fits."
     v = '' if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip().strip('<>')
     if v.lower() in ('', KEEP): return KEEP
@@ -49,8 +51,9 @@ def parse_decision(value, # a cell of the decision column
 # %% ../nbs/15_clean.ipynb
 CLEAN_DIR = '.seedling_clean'
 
-def clean_root(data:Path # dataset root or class-folder root
-              ) -> Path:
+def clean_root(
+    data:Path, # dataset root or class-folder root
+) -> Path:
     "The class-folder root of `data`, checked to be a folder we may change (never the bundled sample)."
     if data is None: raise SeedlingError("Pass the dataset folder (--data DIR) whose files are to be moved.")
     root = train_folder(Path(data))
@@ -59,10 +62,15 @@ def clean_root(data:Path # dataset root or class-folder root
         raise SeedlingError(f"{root} is the sample bundled with the package: copy it (e.g. cp -r {sample_path()} mydata) and clean the copy.")
     return root
 
+def _inside(path:Path, root:Path) -> bool:
+    "Whether `path`, symbolic links resolved, lies inside the folder `root` (resolved too)."
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
+
 def dataset_classes(root:Path) -> list:
     "Class folders of a class-folder root (dot-folders such as the quarantine are not classes)."
     return sorted(p.name for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith('.'))
 
+# %% ../nbs/15_clean.ipynb
 def read_log(root:Path) -> list:
     "The entries of the moves log of class-folder root `root` (a cut-off last line, from a crash, is skipped)."
     fn = Path(root)/CLEAN_DIR/'log.jsonl'
@@ -75,9 +83,12 @@ def read_log(root:Path) -> list:
 
 def _append_log(root:Path, entry:dict):
     "Append one JSON line to the log and force it to disk."
-    fn = Path(root)/CLEAN_DIR/'log.jsonl'; fn.parent.mkdir(exist_ok=True)
+    fn = Path(root)/CLEAN_DIR/'log.jsonl'
+    fn.parent.mkdir(exist_ok=True)
     with open(fn, 'a') as f:
-        f.write(json.dumps(entry) + '\n'); f.flush(); os.fsync(f.fileno())
+        f.write(json.dumps(entry) + '\n')
+        f.flush()
+        os.fsync(f.fileno())
 
 # %% ../nbs/15_clean.ipynb
 def _pending(entries:list, batch:str=None) -> list:
@@ -85,51 +96,68 @@ def _pending(entries:list, batch:str=None) -> list:
     undone = {e['id'] for e in entries if e.get('op') == 'undo'}
     return [e for e in entries if e.get('op') == 'move' and e['id'] not in undone and (batch is None or e['batch'] == batch)]
 
-def plan_moves(table:pd.DataFrame, # decisions: `file` (relative to the class-folder root), `decision`, optional `md5`
-               data:Path, # dataset root or class-folder root
-               source:str='decisions' # how the table is named in messages
-              ) -> list:
+def _row_move(
+    r:dict, # a decisions row: `file`, `decision` and (from a ranking) `md5`
+    root:Path, classes:list, # the class-folder root and its classes
+    applied:dict, # the moves of earlier applies not undone, by source
+) -> dict|str|None:
+    "The move row `r` asks for (checked); `None` if it keeps the file; or why the move cannot be made."
+    try: dec = parse_decision(r['decision'], classes)
+    except ValueError as e: return str(e)
+    rel = Path(str(r['file']).strip())
+    if dec == KEEP: return None
+    if rel.is_absolute() or '..' in rel.parts or len(rel.parts) < 2 or rel.parts[0].startswith('.'): return f"not a path inside a class folder of {root}"
+    if dec == rel.parent.name: return None  # "relabelled" to the class it has
+    dst = Path(CLEAN_DIR)/'quarantine'/rel if dec == EXCLUDE else Path(dec)/rel.name
+    src, problem = root/rel, _move_problem(rel, dst, root)
+    if problem: return problem
+    if not src.is_file():
+        return f"file {src} is missing" + (f" (already moved to {applied[rel.as_posix()]['dst']} by an earlier apply)" if rel.as_posix() in applied else '')
+    md5 = file_hash(src)
+    if str(r.get('md5') or '').strip() and md5 != str(r['md5']).strip(): return f"{src} changed since the ranking (MD5 {md5} != {r['md5']})"
+    if (root/dst).exists(): return f"{root/dst} already exists (name clash)"
+    return dict(src=rel.as_posix(), dst=dst.as_posix(), md5=md5, decision=dec, label=rel.parent.name)
+
+def _move_problem(rel:Path, dst:Path, root:Path) -> str|None:
+    "Why image `rel` may not move to `dst` (both relative to the class-folder root `root`), or `None`: not an image, or outside `root`."
+    if not has_image_ext(rel): return f"{root/rel} is not an image file (only images are moved)"
+    if not _inside(root/rel, root): return f"{root/rel} lies outside {root} (through a symbolic link)"
+    if not _inside(root/dst, root): return f"{root/dst} would lie outside {root} (through a symbolic link)"
+    return None
+
+# %% ../nbs/15_clean.ipynb
+def plan_moves(
+    table:pd.DataFrame, # decisions: `file` (relative to the class-folder root), `decision`, optional `md5`
+    data:Path, # dataset root or class-folder root
+    source:str='decisions', # how the table is named in messages
+) -> list:
     "The moves `table` asks for, all checked; a `SeedlingError` listing every problem if any (nothing moves)."
-    root = clean_root(data); classes = dataset_classes(root)
+    root = clean_root(data)
     missing_cols = [c for c in ['file', 'decision'] if c not in table.columns]
     if missing_cols: raise SeedlingError(f"{source} has no {' or '.join(missing_cols)} column.")
-    applied = {e['src']: e for e in _pending(read_log(root))}
+    classes, applied = dataset_classes(root), {e['src']: e for e in _pending(read_log(root))}
     moves, errors, srcs, dsts = [], [], set(), set()
     for i, r in enumerate(table.to_dict('records')):
-        where = f"row {i+2} ({r['file']})"
-        try: dec = parse_decision(r['decision'], classes)
-        except ValueError as e: errors.append(f"{where}: {e}"); continue
-        if dec == KEEP: continue
-        rel = Path(str(r['file']).strip())
-        src = root/rel
-        if rel.is_absolute() or '..' in rel.parts or len(rel.parts) < 2 or rel.parts[0].startswith('.'):
-            errors.append(f"{where}: not a path inside a class folder of {root}"); continue
-        label = rel.parent.name
-        if dec == label: continue  # "relabelled" to the class it has
-        if rel.as_posix() in srcs: errors.append(f"{where}: listed twice"); continue
-        srcs.add(rel.as_posix())
-        if not src.is_file():
-            hint = f" (already moved to {applied[rel.as_posix()]['dst']} by an earlier apply)" if rel.as_posix() in applied else ''
-            errors.append(f"{where}: file {src} is missing{hint}"); continue
-        md5 = file_hash(src)
-        if str(r.get('md5') or '').strip() and md5 != str(r['md5']).strip():
-            errors.append(f"{where}: {src} changed since the ranking (MD5 {md5} != {r['md5']})"); continue
-        dst = Path(CLEAN_DIR)/'quarantine'/rel if dec == EXCLUDE else Path(dec)/rel.name
-        if (root/dst).exists(): errors.append(f"{where}: {root/dst} already exists (name clash)"); continue
-        if dst.as_posix() in dsts: errors.append(f"{where}: another file also moves to {root/dst} (name clash)"); continue
-        dsts.add(dst.as_posix())
-        moves.append(dict(src=rel.as_posix(), dst=dst.as_posix(), md5=md5, decision=dec, label=label))
+        m = _row_move(r, root, classes, applied)
+        if isinstance(m, dict) and (m['src'] in srcs or m['dst'] in dsts):
+            m = 'listed twice' if m['src'] in srcs else f"another file also moves to {root/m['dst']} (name clash)"
+        if isinstance(m, str): errors.append(f"row {i+2} ({r['file']}): {m}")
+        elif m:
+            moves.append(m)
+            srcs.add(m['src'])
+            dsts.add(m['dst'])
     if errors:
         raise SeedlingError(f"Nothing was moved: {len(errors)} problem(s) in {source}:{short_list(errors, 20)}\n"
-                            "Fix: correct those rows (or rank the dataset again if files changed), then apply again.")
+            "Fix: correct those rows (or rank the dataset again if files changed), then apply again.")
     return moves
 
 # %% ../nbs/15_clean.ipynb
-def apply_decisions(table:pd.DataFrame, # decisions: from `read_decisions`, `SuspectCleaner.decisions_table` or `rank_labels`
-                    data:Path, # dataset root or class-folder root the ranking was made on
-                    dry_run:bool=False, # only plan and check; move nothing
-                    source:str='decisions' # how the table is named in messages (and the log)
-                   ) -> list:
+def apply_decisions(
+    table:pd.DataFrame, # decisions: from `read_decisions`, `SuspectCleaner.decisions_table` or `rank_labels`
+    data:Path, # dataset root or class-folder root the ranking was made on
+    dry_run:bool=False, # only plan and check; move nothing
+    source:str='decisions', # how the table is named in messages (and the log)
+) -> list:
     "Check every decision, then move: excluded images to the quarantine, relabelled ones to their class; log each move first."
     root = clean_root(data)
     moves = plan_moves(table, root, source)
@@ -151,10 +179,11 @@ def _rm_empty_dirs(folder:Path):
     for d in sorted((p for p in folder.rglob('*') if p.is_dir()), key=lambda p: -len(p.parts)) + [folder]:
         if not any(d.iterdir()): d.rmdir()
 
-def undo_moves(data:Path, # dataset root or class-folder root
-               batch:str=None, # undo only this apply (its `batch` in the log); default: every move not undone yet
-               dry_run:bool=False # only check; move nothing
-              ) -> list:
+def undo_moves(
+    data:Path, # dataset root or class-folder root
+    batch:str=None, # undo only this apply (its `batch` in the log); default: every move not undone yet
+    dry_run:bool=False, # only check; move nothing
+) -> list:
     "Move files back, newest first, as the log recorded them; every hash and target checked before any move."
     root = clean_root(data)
     todo = _pending(read_log(root), batch)
@@ -164,15 +193,21 @@ def undo_moves(data:Path, # dataset root or class-folder root
         return state[rel]
     steps, errors = [], []
     for e in reversed(todo):
+        problem = _move_problem(Path(e['src']), Path(e['dst']), root)
+        if problem:
+            errors.append(problem)
+            continue
         s, d = _md5(e['src']), _md5(e['dst'])
-        if s is None and d == e['md5']: steps.append((e, True)); state[e['dst']], state[e['src']] = None, e['md5']
+        if s is None and d == e['md5']:
+            steps.append((e, True))
+            state[e['dst']], state[e['src']] = None, e['md5']
         elif d is None and s == e['md5']: steps.append((e, False))  # logged, but the move never happened (interrupted)
         elif s is None and d is None: errors.append(f"{root/e['dst']} is missing (moved there from {e['src']})")
         elif s is not None: errors.append(f"{root/e['src']} exists again: cannot move {e['dst']} back onto it (name clash)")
         else: errors.append(f"{root/e['dst']} changed since it was moved (MD5 {d} != {e['md5']})")
     if errors:
         raise SeedlingError(f"Nothing was moved back: {len(errors)} problem(s):{short_list(errors, 20)}\n"
-                            f"Fix: put those files back as the log {root/CLEAN_DIR/'log.jsonl'} says, then undo again.")
+            f"Fix: put those files back as the log {root/CLEAN_DIR/'log.jsonl'} says, then undo again.")
     if dry_run: return [e for e, _ in steps]
     for e, move in steps:
         if move:
@@ -188,16 +223,17 @@ from ipywidgets import widgets
 
 REASON_COLORS = {'confidently wrong': 'red', 'torn': 'darkorange'}
 
-def suspect_caption(row:dict, # a ranking row: `file`, `label`, `predicted`, `prob`, `reason`
-                    width:int=128 # the thumbnail's width, in pixels
-                   ) -> str:
+def suspect_caption(
+    row:dict, # a ranking row: `file`, `label`, `predicted`, `prob`, `reason`
+    width:int=128, # the thumbnail's width, in pixels
+) -> str:
     "HTML caption of a thumbnail: given label, predicted label and probability, the reason (coloured); the file on hover."
     e, reason = html.escape, str(row.get('reason') or '')
     color = next((c for k, c in REASON_COLORS.items() if k in reason), 'black')
     lines = [f"given <b>{e(str(row['label']))}</b>", f"predicted <b>{e(str(row['predicted']))}</b> {float(row['prob']):.2f}"]
     if reason: lines.append(f'<span style="color:{color}">{e(reason)}</span>')
     return (f'<div title="{e(str(row["file"]))}" style="width:{width}px;font-size:11px;line-height:1.3;'
-            f'overflow-wrap:anywhere">{"<br>".join(lines)}</div>')
+        f'overflow-wrap:anywhere">{"<br>".join(lines)}</div>')
 
 # %% ../nbs/15_clean.ipynb
 class DecisionImages(ImagesCleaner):
@@ -214,8 +250,8 @@ class DecisionImages(ImagesCleaner):
         for fn, k in zip(self.fns, self.keys):
             dd = Dropdown(options=self.opts, value=self.to_option(self.decisions.get(k, KEEP)), layout={'width': 'max-content'})
             dd.observe(partial(self._record, k), 'value')
-            kids.append(VBox([widget(Image.open(fn).to_thumb(self.height, self.width).convert('RGBA'), height=f'{self.height}px'), dd,
-                              widgets.HTML(self.captions.get(k, ''))]))
+            kids.append(VBox([widget(open_image(fn).to_thumb(self.height, self.width).convert('RGBA'), height=f'{self.height}px'), dd,
+                widgets.HTML(self.captions.get(k, ''))]))
         self.widget.children = kids
 
     def to_option(self, decision:str) -> str: return {KEEP: '<Keep>', EXCLUDE: '<Exclude>'}.get(decision, decision)
@@ -233,11 +269,12 @@ ALL = '<All classes>'
 
 class SuspectCleaner(ImageClassifierCleaner):
     "fastai's `ImageClassifierCleaner` on a `rank_labels` ranking; decisions kept across category switches."
-    def __init__(self, ranking:pd.DataFrame, # from `rank_labels` or `read_decisions`
-                 data:Path=None, # dataset root or class-folder root; default: the ranking's own
-                 height:int=128, width:int=128, # thumbnail size
-                 max_n:int=60 # most images shown at once
-                ):
+    def __init__(
+        self, ranking:pd.DataFrame, # from `rank_labels` or `read_decisions`
+        data:Path=None, # dataset root or class-folder root; default: the ranking's own
+        height:int=128, width:int=128, # thumbnail size
+        max_n:int=60, # most images shown at once
+    ):
         self.ranking = ranking.reset_index(drop=True)
         self.root = ranking_root(ranking, data)
         classes = dataset_classes(self.root)
@@ -265,9 +302,10 @@ class SuspectCleaner(ImageClassifierCleaner):
         self.dd_ds.value, self.dd_cats.value = which, label
         return self
 
-    def decide(self, file:str, # `file` of a ranking row
-               decision:str # keep, exclude or a class name
-              ):
+    def decide(
+        self, file:str, # `file` of a ranking row
+        decision:str, # keep, exclude or a class name
+    ):
         "Record a decision from Python (the visible dropdown follows)."
         if file not in set(self.ranking.file): raise SeedlingError(f"{file} is not in the ranking.")
         dec = parse_decision(decision, dataset_classes(self.root))
@@ -290,12 +328,20 @@ class SuspectCleaner(ImageClassifierCleaner):
 SuspectCleaner.__signature__ = None
 
 # %% ../nbs/15_clean.ipynb
-def _data_for(csv:Path, data:str=None) -> Path:
-    "The dataset a decisions CSV applies to: `data`, else the one recorded in the clean.json beside it."
+def _data_for(
+    csv:Path, # the decisions CSV
+    table:pd.DataFrame, # the CSV, read (`read_decisions`)
+    data:str=None, # --data
+) -> Path:
+    "The dataset a decisions CSV applies to: `data`, else the one in the clean.json beside it, if that clean.json ranked this CSV's files."
     if data: return Path(data)
     meta = Path(csv).parent/'clean.json'
     if not meta.exists(): raise SeedlingError(f"No --data given and no clean.json beside {csv}: pass --data with the dataset folder.")
-    return Path(json.loads(meta.read_text())['data'])
+    m = read_json(meta, "Fix: pass --data with the dataset folder.")
+    if not isinstance(m, dict) or not isinstance(m.get('data'), str) or m.get('files_sha256') != ranking_hash(table):
+        raise SeedlingError(f"{meta} does not record the ranking in {csv} (other files or MD5s, or no dataset named), so it cannot say "
+            "which dataset to change. Fix: pass --data with the dataset folder the ranking was made on.")
+    return Path(m['data'])
 
 # %% ../nbs/15_clean.ipynb
 @call_parse
@@ -320,13 +366,13 @@ def seedling_clean(
     "Rank suspicious labels (--model), apply decisions from the CSV (--apply), or undo them (--undo)."
     def _moves_text(ms, verb):
         return f"{verb} {len(ms)} file(s)" + short_list(f"{m['src']} -> {m['dst']}" if verb != 'moved back' and verb != 'would move back'
-                                                      else f"{m['dst']} -> {m['src']}" for m in ms)
+            else f"{m['dst']} -> {m['src']}" for m in ms)
     with command_guard():
         if sum(o is not None and o is not False for o in [model, apply, undo or None]) != 1:
             raise SeedlingError("Pass exactly one of --model FILE (rank), --apply CSV (apply decisions) or --undo (with --data).")
         if apply:
             table = read_decisions(apply)
-            d = _data_for(apply, data)
+            d = _data_for(apply, table, data)
             ms = apply_decisions(table, d, dry_run=dry_run, source=apply)
             print(_moves_text(ms, 'would move' if dry_run else 'moved'))
             if ms and not dry_run: print(f"logged in {clean_root(d)/CLEAN_DIR/'log.jsonl'}; undo with: seedling_clean --undo --data {d}")
@@ -335,8 +381,8 @@ def seedling_clean(
             print(_moves_text(ms, 'would move back' if dry_run else 'moved back'))
         else:
             df = rank_dataset(model, data, out, folds=folds, wrong=wrong, torn=(torn_low, torn_high), top=top, seed=seed, C=C,
-                              bs=bs, skip_bad=skip_bad, include_valid=include_valid)
-            m = json.loads((Path(out)/'clean.json').read_text())
+                bs=bs, skip_bad=skip_bad, include_valid=include_valid)
+            m = read_json(Path(out)/'clean.json')
             print(f"{len(df)} images ranked ({folds}-fold out-of-fold heads): {m['flagged']} flagged, "
-                  + ', '.join(f"{n} {k}" for k, n in m['counts'].items()))
+                + ', '.join(f"{n} {k}" for k, n in m['counts'].items()))
             print(f"wrote {Path(out)/'suspects.csv'} (fill in its decision column), suspects.png, clean.json")

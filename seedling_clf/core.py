@@ -4,11 +4,12 @@
 
 # %% ../nbs/00_core.ipynb 3
 from __future__ import annotations
-import os, sys, json, time, ctypes, platform, shutil, signal, tempfile, warnings, multiprocessing
+import os, sys, json, time, uuid, ctypes, platform, shutil, signal, tempfile, warnings, multiprocessing
 from contextlib import contextmanager
 from importlib.metadata import version, PackageNotFoundError
 from multiprocessing.util import Finalize
 import torch
+import matplotlib.pyplot as plt
 import seedling_clf
 from fastcore.xtras import Path, set_num_threads
 from fastcore.script import Param, store_true
@@ -18,7 +19,8 @@ from fastcore.imports import in_notebook
 __all__ = ['CLI_OPTIONS', 'SAMPLE_PATH', 'M_TRIM_THRESHOLD', 'M_MMAP_THRESHOLD', 'LOCK_FILE', 'SeedlingError', 'short_list',
            'option', 'command_guard', 'shows_bars', 'step', 'sample_path', 'train_folder', 'cache_dir', 'scratch_dir',
            'on_gpu', 'cpu_cores', 'run_info', 'share_cores_in_test_workers', 'on_glibc', 'keep_freed_memory',
-           'tune_process', 'package_versions', 'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
+           'tune_process', 'package_versions', 'read_json', 'check_output', 'atomic_file', 'write_csv', 'save_figure',
+           'save_json', 'checkpoint_files', 'pid_alive', 'run_lock']
 
 # %% ../nbs/00_core.ipynb
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
@@ -28,8 +30,9 @@ class SeedlingError(ValueError):
     "A problem with the user's input; the message names the file or folder and the fix."
 
 # %% ../nbs/00_core.ipynb
-def short_list(items, n:int=10 # how many to show before "... and N more"
-              ) -> str:
+def short_list(
+    items, n:int=10, # how many to show before "... and N more"
+) -> str:
     "Format `items` one per line, cut to `n` with a count of the rest."
     items = [str(o) for o in items]
     more = f"\n  ... and {len(items)-n} more" if len(items) > n else ""
@@ -41,7 +44,7 @@ CLI_OPTIONS = dict(  # name -> (help, type, extra `Param` arguments)
     out=("output folder", str, {}),
     model=("run folder or model.json (safe), or model.pkl (a pickle: loading one runs code, so only files you trust)", str, {}),
     models=("run folder or model.json (safe), or model.pkl (a pickle: loading one runs code, so only files you trust); "
-            "repeat --model for an ensemble", str, dict(action='append')),
+        "repeat --model for an ensemble", str, dict(action='append')),
     images=("folder of images (flat or nested)", str, {}),
     csv=("CSV to write", str, {}),
     bs=("batch size", int, {}),
@@ -54,9 +57,10 @@ CLI_OPTIONS = dict(  # name -> (help, type, extra `Param` arguments)
     vote=("how an ensemble decides: mean (of the probabilities) or majority", str, dict(choices=['mean', 'majority'])),
 )
 
-def option(name:str, # a key of `CLI_OPTIONS`
-           what:str=None # said after the shared help, e.g. what a command writes into --out
-          ) -> Param:
+def option(
+    name:str, # a key of `CLI_OPTIONS`
+    what:str=None, # said after the shared help, e.g. what a command writes into --out
+) -> Param:
     "A new fastcore `Param` for the shared command-line option `name`."
     doc, kind, kwargs = CLI_OPTIONS[name]
     return Param(f"{doc}: {what}" if what else doc, kind, **kwargs)
@@ -65,8 +69,9 @@ def option(name:str, # a key of `CLI_OPTIONS`
 def _warn_line(message, category, filename, lineno, file=None, line=None): return f"warning: {message}\n"
 
 @contextmanager
-def command_guard(interrupted=None # called after Ctrl-C: returns the one line that says what was kept and how to go on
-                 ):
+def command_guard(
+    interrupted=None, # called after Ctrl-C: returns the one line that says what was kept and how to go on
+):
     "The body of a command: a `SeedlingError` becomes `error: ...` on stderr and exit status 2, Ctrl-C one line and status 130."
     fmt = warnings.formatwarning
     with warnings.catch_warnings():  # restores the caller's filters (a Jupyter session keeps its warnings)
@@ -88,8 +93,9 @@ def shows_bars() -> bool:
     return sys.stdout.isatty() or in_notebook()
 
 @contextmanager
-def step(what:str # what the step does, e.g. 'lr_find'
-        ):
+def step(
+    what:str, # what the step does, e.g. 'lr_find'
+):
     "Print one line when the step ends: `what`, what it found (`res['found']`, filled in by the step) and its seconds."
     start, res = time.time(), {}
     yield res
@@ -104,8 +110,9 @@ def sample_path() -> Path:
     return SAMPLE_PATH
 
 # %% ../nbs/00_core.ipynb
-def train_folder(path:Path # a dataset root holding `train/`, or the folder of class folders itself
-                ) -> Path:
+def train_folder(
+    path:Path, # a dataset root holding `train/`, or the folder of class folders itself
+) -> Path:
     "The folder whose sub-folders are the classes: `path/'train'` in the Kaggle layout, else `path`."
     path = Path(path)
     return path/'train' if (path/'train').is_dir() else path
@@ -119,8 +126,9 @@ def cache_dir(*parts) -> Path:
     return d
 
 # %% ../nbs/00_core.ipynb
-def scratch_dir(prefix:str='seedling_' # the folder name's start
-               ) -> Path:
+def scratch_dir(
+    prefix:str='seedling_', # the folder name's start
+) -> Path:
     "A new temporary folder, removed with its contents when this process ends (worker processes included)."
     d = Path(tempfile.mkdtemp(prefix=prefix))
     Finalize(None, shutil.rmtree, args=(str(d),), kwargs=dict(ignore_errors=True), exitpriority=0)
@@ -139,9 +147,10 @@ def cpu_cores() -> int:
 def run_info() -> dict:
     "Versions and the device, recorded with each run."
     import fastai, timm
-    dev = torch.cuda.get_device_name(0) if on_gpu() else f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()})"
+    cpu = f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()})"
+    dev = torch.cuda.get_device_name(0) if on_gpu() else cpu
     return dict(device=dev, python=platform.python_version(), torch=torch.__version__,
-                fastai=fastai.__version__, timm=timm.__version__, platform=platform.platform())
+        fastai=fastai.__version__, timm=timm.__version__, platform=platform.platform())
 
 # %% ../nbs/00_core.ipynb
 def share_cores_in_test_workers():
@@ -169,8 +178,9 @@ def tune_process():
 
 
 # %% ../nbs/00_core.ipynb
-def package_versions(names # distribution names, e.g. ('torch', 'timm')
-                    ) -> dict:
+def package_versions(
+    names, # distribution names, e.g. ('torch', 'timm')
+) -> dict:
     "The installed version of seedling_clf and of each of `names` (`None` where one is not installed)."
     def _version(n):
         try: return version(n)
@@ -178,21 +188,99 @@ def package_versions(names # distribution names, e.g. ('torch', 'timm')
     return {'seedling_clf': seedling_clf.__version__, **{n: _version(n) for n in names}}
 
 # %% ../nbs/00_core.ipynb
-def save_json(obj, fname:Path # where to write
-             ) -> Path:
-    "Write `obj` as indented JSON (numbers from numpy/torch made plain) and return `fname`; whole or not at all (a killed run leaves the old file)."
+def read_json(
+    fname:Path, # a JSON file that seedling_clf wrote (and a person may have edited)
+    fix:str='', # what to do about a bad one, added to the message
+):
+    "The contents of `fname`; a `SeedlingError` naming it if it is missing, unreadable or not valid JSON."
+    fname = Path(fname)
+    try: return json.loads(fname.read_text(encoding='utf-8'))
+    except FileNotFoundError: raise SeedlingError(f"{fname} does not exist. {fix}".strip()) from None
+    except (OSError, ValueError) as e: raise SeedlingError(f"{fname} is not valid JSON ({e}). {fix}".strip()) from None
+
+# %% ../nbs/00_core.ipynb
+def _probe_folder(d:Path) -> str|None:
+    "Why a file cannot be created in folder `d` (the system's reason), or `None` if it can."
+    try: tempfile.TemporaryFile(dir=d).close()
+    except OSError as e: return e.strerror or str(e)
+    return None
+
+def check_output(
+    path:Path, # the file a command is about to write, or the folder it writes into (`folder=True`)
+    option:str='--out', # how the user gave `path`, for messages
+    kind:str='file', # what the command writes there, for messages: 'submission CSV (header file,species)'
+    ours=None, # `Path -> bool`: an existing file at `path` is one the command writes, so it may be replaced; default: none is
+    folder:bool=False, # `path` is a folder (made if missing), not a file
+    name:str='NAME', # a file name to suggest when `path` is a folder but must be a file
+) -> Path:
+    "`path`, once sure the command can write there and replaces nothing but its own kind of file; else a `SeedlingError`."
+    path = Path(path)
+    if path.is_dir() and not folder: raise SeedlingError(f"{option} {path} is a folder. Fix: pass a file name, e.g. {option} {path/name}.")
+    if (path.exists() or path.is_symlink()) and not path.is_dir():
+        if folder: raise SeedlingError(f"{option} {path} is a file, not a folder. Fix: pass a folder (a missing one is made).")
+        if not (path.is_file() and (path.stat().st_size == 0 or (ours and ours(path)))):
+            raise SeedlingError(f"{option} {path} exists and is not a {kind}: refusing to overwrite it. "
+                f"Fix: pass a new file name, or move {path} away.")
+    above = next(p for p in [path if folder else path.parent, *path.parents] if p.exists())
+    if not above.is_dir(): raise SeedlingError(f"{option} {path}: {above} is a file, not a folder. Fix: pass a path inside a folder.")
+    why = _probe_folder(above)
+    if why: raise SeedlingError(f"{option} {path}: cannot write in {above} ({why}). Fix: pass a folder you can write to.")
+    return path
+
+# %% ../nbs/00_core.ipynb
+@contextmanager
+def atomic_file(
+    fname:Path, # the file to write (its folder is made if missing)
+):
+    "A temporary path beside `fname` to write to: on success it replaces `fname` in one rename; on an error it is removed."
+    fname = Path(fname)
+    tmp = fname.with_name(f".{fname.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        fname.parent.mkdir(parents=True, exist_ok=True)
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try: os.fsync(fd)
+        finally: os.close(fd)
+        os.replace(tmp, fname)
+    except OSError as e: raise SeedlingError(f"Cannot write {fname} ({e.strerror or e}); nothing was replaced.") from None
+    finally: tmp.unlink(missing_ok=True)
+
+def write_csv(
+    df, # a pandas `DataFrame`
+    fname:Path, # the CSV to write
+    **kwargs, # passed to `DataFrame.to_csv`
+) -> Path:
+    "Write `df` (without its index) as RFC 4180 CSV through `atomic_file`."
+    with atomic_file(fname) as tmp: df.to_csv(tmp, **{'index': False, 'lineterminator': '\r\n', **kwargs})
+    return Path(fname)
+
+def save_figure(
+    fig, # a matplotlib `Figure`
+    fname:Path=None, # the picture to write, in the format its suffix names (.png); `None`: keep the figure open, to show
+    **kwargs, # passed to `Figure.savefig` (dpi, bbox_inches, ...)
+):
+    "`fig`, saved to `fname` through `atomic_file` and closed (a plot function's last line); as it is without `fname`."
+    if fname is None: return fig
+    with atomic_file(fname) as tmp: fig.savefig(tmp, format=Path(fname).suffix[1:] or 'png', **kwargs)
+    plt.close(fig)
+    return fig
+
+# %% ../nbs/00_core.ipynb
+def save_json(
+    obj, fname:Path, # where to write
+) -> Path:
+    "Write `obj` as indented JSON (numbers from numpy/torch made plain) and return `fname`; whole or not at all (`atomic_file`)."
     def _plain(o):
         if hasattr(o, 'item'): return o.item()
         if isinstance(o, Path): return str(o)
         raise TypeError(f"{type(o)} is not JSON serializable")
-    fname = Path(fname); fname.parent.mkdir(parents=True, exist_ok=True)
-    tmp = fname.with_name(fname.name + '.tmp')
-    tmp.write_text(json.dumps(obj, indent=2, default=_plain)); tmp.replace(fname)
-    return fname
+    with atomic_file(fname) as tmp: tmp.write_text(json.dumps(obj, indent=2, default=_plain))
+    return Path(fname)
 
 # %% ../nbs/00_core.ipynb
-def checkpoint_files(out:Path # a run's output folder
-                    ) -> tuple:
+def checkpoint_files(
+    out:Path, # a run's output folder
+) -> tuple:
     "A resumable run's checkpoint in `out`: `checkpoint.json` (its state, for people) and `models/checkpoint.pth` (weights, optimizer, random state)."
     return Path(out)/'checkpoint.json', Path(out)/'models'/'checkpoint.pth'
 
@@ -218,10 +306,11 @@ def _take_lock(lock:Path) -> bool:
     return True
 
 @contextmanager
-def run_lock(out:Path # the output folder of a run (created if missing)
-            ):
+def run_lock(
+    out:Path, # the output folder of a run (created if missing)
+):
     "Hold `out/LOCK_FILE` while a run writes to `out`: a `SeedlingError` if a live process holds it; a dead one's is taken over."
-    out = Path(out)
+    out = check_output(out, '--out', folder=True)  # a file there, or a folder this process cannot write to: refused first
     made = [p for p in [out, *out.parents] if not p.exists()]  # deepest first
     out.mkdir(parents=True, exist_ok=True)
     lock = out/LOCK_FILE
@@ -229,11 +318,10 @@ def run_lock(out:Path # the output folder of a run (created if missing)
         pid = _lock_owner(lock)
         if pid is None or pid_alive(pid):
             raise SeedlingError(f"{out} is in use by another run (process {pid or 'starting'}; lock file {lock}). "
-                                "Fix: wait for that run to finish, or pass another --out.")
+                "Fix: wait for that run to finish, or pass another --out.")
         lock.unlink(missing_ok=True)  # stale: left by a run that was killed
     try: yield lock
     finally:
         lock.unlink(missing_ok=True)
         for d in made:
             if d.is_dir() and not any(d.iterdir()): d.rmdir()
-

@@ -4,121 +4,64 @@
 
 # %% ../nbs/02_data.ipynb 4
 from __future__ import annotations
-import concurrent.futures, hashlib, warnings
+import concurrent.futures, hashlib, io, os, warnings
 from collections import Counter, defaultdict
 from .core import *
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from fastai.vision.all import *
 from .fastai_shims import non_blocking_batches
 
 # %% auto 0
-__all__ = ['DECODE_ERRORS', 'WIDE_GRAY_MODES', 'image_files', 'non_image_files', 'check_image', 'usable_images',
-           'labelled_images', 'stratified_splitter', 'seedling_tfms', 'to_rgb', 'SeedlingImage', 'label_of',
-           'seedling_block', 'deterministic_item_tfms', 'ItemCacheDL', 'NonBlockingDL', 'loader_settings',
-           'seedling_dls', 'dataset_labels', 'file_hash', 'duplicate_groups', 'plot_class_counts', 'plot_samples',
-           'audit']
+__all__ = ['WIDE_GRAY_MODES', 'DECODE_ERRORS', 'visible_files', 'has_image_ext', 'image_files', 'non_image_files', 'to_rgb',
+           'pixel_limit', 'open_image', 'SeedlingImage', 'check_image', 'usable_images', 'labelled_images',
+           'stratified_splitter', 'seedling_tfms', 'label_of', 'seedling_block', 'deterministic_item_tfms',
+           'ItemCacheDL', 'NonBlockingDL', 'loader_settings', 'seedling_dls', 'dataset_labels', 'file_hash',
+           'duplicate_groups', 'plot_class_counts', 'plot_samples', 'audit']
 
 # %% ../nbs/02_data.ipynb
-def image_files(folder:Path # searched recursively
-               ) -> L:
-    "Image files under `folder` (fastai's image extensions), sorted for reproducibility."
-    return L(sorted(get_image_files(folder), key=str))
+def _walk(
+    d:str, # the folder to list
+    chain:tuple, # the real paths of `d` and of the folders above it
+    seen:set, # real paths already listed (files and folders)
+    res:list, # the files found, appended to
+):
+    "Append the visible files under `d` to `res` (see `visible_files`)."
+    with os.scandir(d) as it: entries = sorted(it, key=lambda e: (e.is_symlink(), e.name))
+    for e in entries:
+        if e.name.startswith('.'): continue
+        real = os.path.realpath(e.path) if e.is_symlink() else os.path.join(chain[-1], e.name)
+        if e.is_dir():
+            if real in chain:
+                raise SeedlingError(f"{e.path} is a symbolic link to {real}, a folder that holds it: a loop. Fix: remove the link.")
+            if real not in seen:
+                seen.add(real)
+                _walk(e.path, chain + (real,), seen, res)
+        elif (e.is_file() or not os.path.exists(e.path)) and real not in seen:  # a broken link is listed: it is named as unreadable
+            seen.add(real)
+            res.append(Path(e.path))
+
+def visible_files(
+    folder:Path, # searched recursively, symbolic links followed
+) -> L:
+    "Files under `folder` whose path has no dot-name in it, each real file once, sorted; a `SeedlingError` naming a link loop."
+    res, root = [], os.path.realpath(folder)
+    _walk(str(folder), (root,), {root}, res)
+    return L(sorted(res, key=str))
+
+# %% ../nbs/02_data.ipynb
+def has_image_ext(fn) -> bool:
+    "Whether the name of `fn` ends in one of fastai's image extensions (any case)."
+    return f".{Path(fn).name.split('.')[-1].lower()}" in image_extensions
+
+def image_files(
+    folder:Path, # searched recursively
+) -> L:
+    "Image files under `folder` (`visible_files` with an image extension), sorted for reproducibility."
+    return visible_files(folder).filter(has_image_ext)
 
 def non_image_files(folder:Path) -> L:
     "Files under `folder` that are not images by extension (hidden files such as `.DS_Store` left out)."
-    exts = {e.lower() for e in image_extensions}
-    return L(sorted(p for p in Path(folder).rglob('*') if p.is_file() and not p.name.startswith('.')
-                    and p.suffix.lower() not in exts and not any(q.startswith('.') for q in p.relative_to(folder).parts)))
-
-# %% ../nbs/02_data.ipynb
-DECODE_ERRORS = (OSError, SyntaxError, ValueError)  # what PIL raises for a file it cannot decode
-
-def check_image(fn:Path # an image file
-               ) -> str|None:
-    "Why `fn` cannot be used as an image, or `None` if it decodes."
-    fn = Path(fn)
-    if fn.stat().st_size == 0: return "empty file (0 bytes)"
-    try:
-        with Image.open(fn) as im: im.load()
-    except UnidentifiedImageError: return "not an image PIL can read"
-    except DECODE_ERRORS as e: return f"cannot be decoded ({e})"
-    return None
-
-# %% ../nbs/02_data.ipynb
-def usable_images(files, # image files to check
-                  skip_bad:bool=False, # leave unreadable files out (with a warning) instead of stopping
-                  what:str='images' # how the files are named in messages
-                 ) -> L:
-    "The files of `files` that decode; raise a `SeedlingError` naming the others unless `skip_bad`."
-    with concurrent.futures.ThreadPoolExecutor(cpu_cores()) as pool:  # Python's pool (fastcore's starts a process per map)
-        bad = [(f, r) for f, r in zip(files, pool.map(check_image, files)) if r is not None]  # PIL decodes without the GIL
-    if not bad: return L(files)
-    listing = short_list(f"{f}: {r}" for f, r in bad)
-    if not skip_bad:
-        raise SeedlingError(f"{len(bad)} of {len(files)} {what} cannot be read:{listing}\n"
-                            "Fix: replace them with good copies or move them out of the folder, "
-                            "or pass --skip_bad (skip_bad=True) to leave them out. Nothing was changed.")
-    if len(bad) == len(files):
-        raise SeedlingError(f"None of the {len(files)} {what} can be read, so --skip_bad leaves nothing:{listing}\n"
-                            "Fix: check that the folder holds the images you meant (re-copy or re-download them).")
-    warnings.warn(f"Leaving out {len(bad)} unreadable {what}:{listing}")
-    badset = {f for f, _ in bad}
-    return L(f for f in files if f not in badset)
-
-# %% ../nbs/02_data.ipynb
-def labelled_images(path:Path, # dataset root (with `train/`) or the folder of class folders
-                    skip_bad:bool=False, # leave unreadable images out instead of stopping
-                    min_per_class:int=2 # the stratified split needs 2 images of a class
-                   ) -> L:
-    "Checked image files of a folder-per-class dataset; their parent folder is their label."
-    path = Path(path)
-    layout = "one sub-folder of images per species, e.g. DIR/train/Maize/001.png (the Kaggle layout)"
-    if not path.exists(): raise SeedlingError(f"Data folder {path} does not exist. Pass a folder with {layout}.")
-    if not path.is_dir(): raise SeedlingError(f"Data path {path} is a file, not a folder. Pass a folder with {layout}.")
-    folder = train_folder(path)
-    files = image_files(folder)
-    if not files: raise SeedlingError(f"No images (.png, .jpg, ...) found under {folder}. Pass a folder with {layout}.")
-    loose = files.filter(lambda f: f.parent == folder)
-    if loose: raise SeedlingError(f"{len(loose)} images lie directly in {folder}, outside any class folder:"
-                                  f"{short_list(loose)}\nFix: move each into a sub-folder named after its species.")
-    others = non_image_files(folder)
-    if others: warnings.warn(f"Skipping {len(others)} files under {folder} that are not images:{short_list(others)}")
-    files = usable_images(files, skip_bad=skip_bad)
-    counts = Counter(parent_label(f) for f in files)
-    empty = [p.name for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".") and p.name not in counts]
-    if empty: raise SeedlingError(f"Class folders under {folder} without {'usable ' if skip_bad else ''}images: {', '.join(empty)}. "
-                                  "Fix: add images of those species, or move the folders out of the dataset.")
-    if len(counts) < 2:
-        raise SeedlingError(f"Only one class ({', '.join(counts)}) found under {folder}: a classifier needs at least two. "
-                            f"Pass a folder with {layout}.")
-    small = {c: n for c, n in counts.items() if n < min_per_class}
-    if small: raise SeedlingError(f"Classes with fewer than {min_per_class} images under {folder}: "
-                                  f"{', '.join(f'{c} ({n})' for c, n in sorted(small.items()))}. "
-                                  "Fix: add images, or move the class folder out of the dataset.")
-    return files
-
-# %% ../nbs/02_data.ipynb
-def stratified_splitter(valid_pct:float=0.2, # fraction of each class kept for validation
-                        seed:int=42, # the same seed gives the same split
-                        train_only=() # items that always go to training (pseudo-labelled images): the split of the others is unchanged
-                       ):
-    "A splitter for `DataBlock`: stratified by parent folder, seeded; `valid_pct=0` puts every item in training."
-    train_only = set(train_only)
-    def _split(items):
-        if not valid_pct: return L(range(len(items))), L()  # every item in training (a final retrain)
-        labelled = [i for i, o in enumerate(items) if o not in train_only]
-        tr, va = TrainTestSplitter(test_size=valid_pct, random_state=seed, stratify=[parent_label(items[i]) for i in labelled])(L(items)[labelled])
-        return L(labelled[i] for i in tr) + [i for i, o in enumerate(items) if o in train_only], L(labelled[i] for i in va)
-    return _split
-
-# %% ../nbs/02_data.ipynb
-def seedling_tfms(max_rotate:float=180., # any rotation, in degrees
-                  max_zoom:float=1.1, max_lighting:float=0.2, # mild zoom and lighting changes
-                  p_affine:float=0.75 # how often the rotation/zoom is applied
-                 ) -> list:
-    "Batch augmentations for top-down seedling photos: flips both ways, any rotation, zoom, lighting."
-    return aug_transforms(do_flip=True, flip_vert=True, max_rotate=max_rotate, max_zoom=max_zoom,
-                          max_lighting=max_lighting, max_warp=0., p_affine=p_affine, pad_mode=PadMode.Reflection)
+    return visible_files(folder).filter(lambda f: not has_image_ext(f))
 
 # %% ../nbs/02_data.ipynb
 WIDE_GRAY_MODES = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I')  # 16-bit grayscale, as PIL opens it (`I`: 32-bit ints holding it)
@@ -130,29 +73,148 @@ def to_rgb(im:Image.Image) -> Image.Image:
         im = Image.fromarray(a.round().clip(0, 255).astype(np.uint8), 'L')
     return im.convert('RGB')
 
-class SeedlingImage(PILImage):
-    "A `PILImage` opened with `to_rgb`, so 16-bit PNGs keep their picture."
-    @classmethod
-    def create(cls, fn, **kwargs):
-        return cls(to_rgb(load_image(fn))) if isinstance(fn, (str, Path)) else super().create(fn, **kwargs)
-
+def pixel_limit() -> int|None:
+    "The most pixels an image may have: `$SEEDLING_MAX_PIXELS` if set, else PIL's `Image.MAX_IMAGE_PIXELS`."
+    v = os.environ.get('SEEDLING_MAX_PIXELS', '').strip()
+    if not v: return Image.MAX_IMAGE_PIXELS
+    if not v.isdigit() or int(v) < 1:
+        raise SeedlingError(f"SEEDLING_MAX_PIXELS={v!r} is not a number of pixels. Fix: set it to a whole number (e.g. 89478485) or unset it.")
+    return int(v)
 
 # %% ../nbs/02_data.ipynb
-def label_of(pseudo:dict, # image file -> species, for images whose parent folder is not their class
-             fn:Path) -> str:
+def open_image(
+    fn, # an image: a path, its bytes or an open file
+    max_pixels:int=None, # refuse an image of more pixels; default: `pixel_limit()`
+) -> Image.Image:
+    "The one decode of every image: pixel limit checked from the header, EXIF orientation applied, made 8-bit RGB (`to_rgb`)."
+    with Image.open(io.BytesIO(fn) if isinstance(fn, bytes) else fn) as im:
+        limit, (w, h) = ifnone(max_pixels, pixel_limit()), im.size
+        if limit and w * h > limit:
+            raise Image.DecompressionBombError(f"{w} x {h} = {w*h:,} pixels, over the limit of {limit:,} (set SEEDLING_MAX_PIXELS to change it)")
+        im.load()
+        ImageOps.exif_transpose(im, in_place=True)
+        return to_rgb(im)
+
+class SeedlingImage(PILImage):
+    "A `PILImage` read with `open_image`: training, both model formats and the fast engine decode alike."
+    @classmethod
+    def create(cls, fn:Path|str|Tensor|ndarray|bytes|Image.Image, **kwargs):
+        return cls(open_image(fn)) if isinstance(fn, (str, Path, bytes)) else super().create(fn, **kwargs)
+
+# %% ../nbs/02_data.ipynb
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)  # what `open_image` raises for a file it cannot use
+
+def check_image(
+    fn:Path, # an image file
+) -> str|None:
+    "Why `fn` cannot be used as an image (`open_image` fails on it), or `None` if it decodes."
+    fn = Path(fn)
+    try:
+        if fn.stat().st_size == 0: return "empty file (0 bytes)"
+        open_image(fn)
+    except UnidentifiedImageError: return "not an image PIL can read"
+    except Image.DecompressionBombError as e: return f"too large ({e})"
+    except DECODE_ERRORS as e: return f"cannot be decoded ({e})"
+    return None
+
+# %% ../nbs/02_data.ipynb
+def usable_images(
+    files, # image files to check
+    skip_bad:bool=False, # leave unreadable files out (with a warning) instead of stopping
+    what:str='images', # how the files are named in messages
+) -> L:
+    "The files of `files` that decode; raise a `SeedlingError` naming the others unless `skip_bad`."
+    with concurrent.futures.ThreadPoolExecutor(cpu_cores()) as pool:  # Python's pool (fastcore's starts a process per map)
+        bad = [(f, r) for f, r in zip(files, pool.map(check_image, files)) if r is not None]  # PIL decodes without the GIL
+    if not bad: return L(files)
+    listing = short_list(f"{f}: {r}" for f, r in bad)
+    if not skip_bad:
+        raise SeedlingError(f"{len(bad)} of {len(files)} {what} cannot be read:{listing}\n"
+            "Fix: replace them with good copies or move them out of the folder, "
+            "or pass --skip_bad (skip_bad=True) to leave them out. Nothing was changed.")
+    if len(bad) == len(files):
+        raise SeedlingError(f"None of the {len(files)} {what} can be read, so --skip_bad leaves nothing:{listing}\n"
+            "Fix: check that the folder holds the images you meant (re-copy or re-download them).")
+    warnings.warn(f"Leaving out {len(bad)} unreadable {what}:{listing}")
+    badset = {f for f, _ in bad}
+    return L(f for f in files if f not in badset)
+
+# %% ../nbs/02_data.ipynb
+def labelled_images(
+    path:Path, # dataset root (with `train/`) or the folder of class folders
+    skip_bad:bool=False, # leave unreadable images out instead of stopping
+    min_per_class:int=2, # the stratified split needs 2 images of a class
+) -> L:
+    "Checked image files of a folder-per-class dataset; their parent folder is their label."
+    path = Path(path)
+    layout = "one sub-folder of images per species, e.g. DIR/train/Maize/001.png (the Kaggle layout)"
+    if not path.exists(): raise SeedlingError(f"Data folder {path} does not exist. Pass a folder with {layout}.")
+    if not path.is_dir(): raise SeedlingError(f"Data path {path} is a file, not a folder. Pass a folder with {layout}.")
+    folder = train_folder(path)
+    files = image_files(folder)
+    if not files: raise SeedlingError(f"No images (.png, .jpg, ...) found under {folder}. Pass a folder with {layout}.")
+    loose = files.filter(lambda f: f.parent == folder)
+    if loose: raise SeedlingError(f"{len(loose)} images lie directly in {folder}, outside any class folder:"
+        f"{short_list(loose)}\nFix: move each into a sub-folder named after its species.")
+    others = non_image_files(folder)
+    if others: warnings.warn(f"Skipping {len(others)} files under {folder} that are not images:{short_list(others)}")
+    files = usable_images(files, skip_bad=skip_bad)
+    counts = Counter(parent_label(f) for f in files)
+    empty = [p.name for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".") and p.name not in counts]
+    if empty: raise SeedlingError(f"Class folders under {folder} without {'usable ' if skip_bad else ''}images: {', '.join(empty)}. "
+        "Fix: add images of those species, or move the folders out of the dataset.")
+    if len(counts) < 2:
+        raise SeedlingError(f"Only one class ({', '.join(counts)}) found under {folder}: a classifier needs at least two. "
+            f"Pass a folder with {layout}.")
+    small = {c: n for c, n in counts.items() if n < min_per_class}
+    if small: raise SeedlingError(f"Classes with fewer than {min_per_class} images under {folder}: "
+        f"{', '.join(f'{c} ({n})' for c, n in sorted(small.items()))}. "
+        "Fix: add images, or move the class folder out of the dataset.")
+    return files
+
+# %% ../nbs/02_data.ipynb
+def stratified_splitter(
+    valid_pct:float=0.2, # fraction of each class kept for validation
+    seed:int=42, # the same seed gives the same split
+    train_only=(), # items that always go to training (pseudo-labelled images): the split of the others is unchanged
+):
+    "A splitter for `DataBlock`: stratified by parent folder, seeded; `valid_pct=0` puts every item in training."
+    train_only = set(train_only)
+    def _split(items):
+        if not valid_pct: return L(range(len(items))), L()  # every item in training (a final retrain)
+        labelled = [i for i, o in enumerate(items) if o not in train_only]
+        tr, va = TrainTestSplitter(test_size=valid_pct, random_state=seed, stratify=[parent_label(items[i]) for i in labelled])(L(items)[labelled])
+        return L(labelled[i] for i in tr) + [i for i, o in enumerate(items) if o in train_only], L(labelled[i] for i in va)
+    return _split
+
+# %% ../nbs/02_data.ipynb
+def seedling_tfms(
+    max_rotate:float=180., # any rotation, in degrees
+    max_zoom:float=1.1, max_lighting:float=0.2, # mild zoom and lighting changes
+    p_affine:float=0.75, # how often the rotation/zoom is applied
+) -> list:
+    "Batch augmentations for top-down seedling photos: flips both ways, any rotation, zoom, lighting."
+    return aug_transforms(do_flip=True, flip_vert=True, max_rotate=max_rotate, max_zoom=max_zoom,
+        max_lighting=max_lighting, max_warp=0., p_affine=p_affine, pad_mode=PadMode.Reflection)
+
+# %% ../nbs/02_data.ipynb
+def label_of(
+    pseudo:dict, # image file -> species, for images whose parent folder is not their class
+    fn:Path,
+) -> str:
     "The class of `fn`: its pseudo-label if it has one, else its parent folder's name."
     return pseudo.get(fn) or parent_label(fn)
 
-def seedling_block(size:int=128, # side of the square images fed to the model
-                   valid_pct:float=0.2, seed:int=42, # the stratified split
-                   aug:bool=True, # add `seedling_tfms` to the training batches
-                   pseudo:dict=None # image file -> species: further training images (pseudo-labels), never validated on
-                  ) -> DataBlock:
+def seedling_block(
+    size:int=128, # side of the square images fed to the model
+    valid_pct:float=0.2, seed:int=42, # the stratified split
+    aug:bool=True, # add `seedling_tfms` to the training batches
+    pseudo:dict=None, # image file -> species: further training images (pseudo-labels), never validated on
+) -> DataBlock:
     "A `DataBlock` for a list of labelled image files (label = parent folder, or `pseudo`'s)."
     return DataBlock(blocks=(ImageBlock(SeedlingImage), CategoryBlock), get_y=partial(label_of, pseudo) if pseudo else parent_label,
-                     splitter=stratified_splitter(valid_pct, seed, train_only=pseudo or ()),
-                     item_tfms=Resize(size, method=ResizeMethod.Squish),
-                     batch_tfms=seedling_tfms() if aug else None)
+        splitter=stratified_splitter(valid_pct, seed, train_only=pseudo or ()), item_tfms=Resize(size, method=ResizeMethod.Squish),
+        batch_tfms=seedling_tfms() if aug else None)
 
 # %% ../nbs/02_data.ipynb
 def deterministic_item_tfms(pipe:Pipeline) -> bool:
@@ -174,7 +236,8 @@ class ItemCacheDL(TfmdDL):
         kept = self.cache()
         if kept is None or s is None: return super().do_item(s)
         if s not in kept:
-            item = super().do_item(s); size = sum(getattr(o, 'nbytes', 0) for o in L(item))
+            item = super().do_item(s)
+            size = sum(getattr(o, 'nbytes', 0) for o in L(item))
             if self.cache_bytes + size > self.cache_mb * 2**20: return item
             kept[s], self.cache_bytes = item, self.cache_bytes + size
         return kept[s]
@@ -190,7 +253,7 @@ class ItemCacheDL(TfmdDL):
         if self.fake_l.num_workers > 0 and self.indexed: self.fill_cache()
 
     def new(self, dataset=None, cls=None, **kwargs):
-        "fastai's `new`: on the same items (`get_preds`' unshuffled copy) it shares the cache; on others (a test set, `export`'s empty copy), read once, it keeps none."
+        "fastai's `new`: on the same items (`get_preds`' copy) it shares the cache; on others (a test set, `export`'s copy), read once, none."
         res, kept = super().new(dataset, cls, **kwargs), self.cache()
         if not isinstance(res, ItemCacheDL): return res
         same = dataset is None or dataset is self.dataset
@@ -198,32 +261,33 @@ class ItemCacheDL(TfmdDL):
         if same: res.cache_key, res.cache_bytes, res.items_kept = self.cache_key, self.cache_bytes, kept
         return res
 
-
 # %% ../nbs/02_data.ipynb
 class NonBlockingDL(ItemCacheDL):
     "An `ItemCacheDL` whose (pinned) batches are copied to the device with `non_blocking=True`."
     def __iter__(self): return non_blocking_batches(self)
 
-def loader_settings(device=None # where the batches go; default: fastai's `default_device()`
-                   ) -> dict:
+def loader_settings(
+    device=None, # where the batches go; default: fastai's `default_device()`
+) -> dict:
     "`num_workers` and `pin_memory` for `DataLoader`s feeding `device`: on CUDA a worker per core but one, pinned; else none."
     if torch.device(ifnone(device, default_device())).type != 'cuda': return dict(num_workers=0, pin_memory=False)
     return dict(num_workers=max(1, defaults.cpus - 1), pin_memory=True)
 
 # %% ../nbs/02_data.ipynb
 @delegates(DataBlock.dataloaders, but=['source'])
-def seedling_dls(path:Path=None, # dataset root or folder of class folders; default: the bundled sample
-                 size:int=128, # image side
-                 bs:int=64, # batch size
-                 valid_pct:float=0.2, seed:int=42, # the stratified split
-                 skip_bad:bool=False, # leave unreadable images out instead of stopping
-                 num_workers:int|None=None, # data-loader processes; default: `loader_settings(device)`
-                 aug:bool=True, # augment the training batches
-                 device=None, # where the batches go; default: the GPU if there is one
-                 cache_mb:int=ItemCacheDL.cache_mb, # memory for decoded, resized images kept between epochs (0: decode every epoch)
-                 pseudo:dict=None, # image file -> species: pseudo-labelled images added to training (never to validation)
-                 **kwargs # passed to `DataBlock.dataloaders`
-                ) -> DataLoaders:
+def seedling_dls(
+    path:Path=None, # dataset root or folder of class folders; default: the bundled sample
+    size:int=128, # image side
+    bs:int=64, # batch size
+    valid_pct:float=0.2, seed:int=42, # the stratified split
+    skip_bad:bool=False, # leave unreadable images out instead of stopping
+    num_workers:int|None=None, # data-loader processes; default: `loader_settings(device)`
+    aug:bool=True, # augment the training batches
+    device=None, # where the batches go; default: the GPU if there is one
+    cache_mb:int=ItemCacheDL.cache_mb, # memory for decoded, resized images kept between epochs (0: decode every epoch)
+    pseudo:dict=None, # image file -> species: pseudo-labelled images added to training (never to validation)
+    **kwargs, # passed to `DataBlock.dataloaders`
+) -> DataLoaders:
     "Checked, split and augmented `DataLoaders` for a folder-per-class seedling dataset; images decoded once; pinned, non-blocking loading on CUDA."
     files = labelled_images(path or sample_path(), skip_bad=skip_bad)
     device = torch.device(ifnone(device, default_device()))
@@ -258,9 +322,9 @@ def plot_class_counts(counts:dict, fname:Path=None):
     names = sorted(counts, key=counts.get)
     ax.barh(names, [counts[n] for n in names], color='tab:green')
     for i, n in enumerate(names): ax.text(counts[n], i, f' {counts[n]}', va='center')
-    ax.set_xlabel('images'); ax.set_title('Images per class'); fig.tight_layout()
-    if fname: fig.savefig(fname, dpi=100); plt.close(fig)
-    return fig
+    ax.set(xlabel='images', title='Images per class')
+    fig.tight_layout()
+    return save_figure(fig, fname, dpi=100)
 
 def plot_samples(files, n:int=4, fname:Path=None):
     "A grid with `n` images of each class (one row per class); saved to `fname` if given."
@@ -270,19 +334,21 @@ def plot_samples(files, n:int=4, fname:Path=None):
     fig, axs = plt.subplots(len(classes), n, figsize=(1.6*n, 1.6*len(classes)), squeeze=False)
     for r, c in enumerate(classes):
         for k in range(n):
-            ax = axs[r, k]; ax.axis('off')
-            if k < len(by_cls[c]): ax.imshow(Image.open(by_cls[c][k]).convert('RGB'))
+            ax = axs[r, k]
+            ax.axis('off')
+            if k < len(by_cls[c]): ax.imshow(open_image(by_cls[c][k]))
         axs[r, 0].set_title(c, fontsize=8, loc='left')
     fig.tight_layout()
-    if fname: fig.savefig(fname, dpi=80); plt.close(fig)
-    return fig
+    return save_figure(fig, fname, dpi=80)
 
 # %% ../nbs/02_data.ipynb
-def audit(path:Path=None, # dataset root or folder of class folders; default: the bundled sample
-          out:Path=None, # where to write `audit.json`, `class_counts.png` and `samples.png`
-          n_samples:int=4 # images per class in the sample grid
-         ) -> dict:
-    "Class counts, duplicates, unreadable and non-RGB images and non-image files of a labelled dataset."
+def audit(
+    path:Path=None, # dataset root or folder of class folders; default: the bundled sample
+    out:Path=None, # where to write `audit.json`, `class_counts.png` and `samples.png`
+    n_samples:int=4, # images per class in the sample grid
+) -> dict:
+    "Class counts, duplicates, unreadable (too large included) and non-RGB images and non-image files of a labelled dataset."
+    if out: check_output(out, '--out', folder=True)  # before the work: a file there, or a folder that cannot be written
     path = Path(path or sample_path())
     if not path.is_dir(): raise SeedlingError(f"Data folder {path} does not exist (or is not a folder).")
     folder = train_folder(path)
@@ -292,13 +358,11 @@ def audit(path:Path=None, # dataset root or folder of class folders; default: th
     modes = {}
     for f in good:
         with Image.open(f) as im: modes[f] = im.mode
-    res = dict(folder=str(folder), n_images=len(files),
-               class_counts=dict(sorted(Counter(parent_label(f) for f in good).items())),
-               duplicates=[[str(f) for f in g] for g in duplicate_groups(good)],
-               unreadable=unreadable, non_rgb={str(f): m for f, m in modes.items() if m != 'RGB'},
-               non_images=[str(f) for f in non_image_files(folder)])
+    res = dict(folder=str(folder), n_images=len(files), class_counts=dict(sorted(Counter(parent_label(f) for f in good).items())),
+        duplicates=[[str(f) for f in g] for g in duplicate_groups(good)], unreadable=unreadable,
+        non_rgb={str(f): m for f, m in modes.items() if m != 'RGB'}, non_images=[str(f) for f in non_image_files(folder)])
     if out:
-        out = Path(out); out.mkdir(parents=True, exist_ok=True)
+        out = Path(out)
         plot_class_counts(res['class_counts'], out/'class_counts.png')
         plot_samples(good, n_samples, out/'samples.png')
         save_json(res, out/'audit.json')

@@ -69,8 +69,7 @@ def plot_per_class(
     ax.set_title('Per-class precision, recall and F1 (support)')
     ax.legend(loc='lower right', fontsize=8)
     fig.tight_layout()
-    if fname: fig.savefig(fname, dpi=100); plt.close(fig)
-    return fig
+    return save_figure(fig, fname, dpi=100)
 
 def plot_top_losses(
     learn:Learner, # the model the heatmaps explain
@@ -117,6 +116,7 @@ def evaluate_models(
 ) -> dict:
     "Metrics, per-class scores, confusion matrix, most-confused pairs and top losses of `models` on `data`."
     models = [models] if isinstance(models, (str, Path, Learner)) else list(models)
+    if out: out = check_output(out, '--out', folder=True)  # before the work, not after
     learners = [m if isinstance(m, Learner) else load_model(m, cpu) for m in models]
     data = Path(data or sample_path())
     files = evaluation_files(data, valid_pct, seed, skip_bad)
@@ -142,7 +142,6 @@ def evaluate_models(
         data=str(data), n_images=len(files), valid_pct=valid_pct, seed=seed, tta=tta, n_tta=n_tta if tta else 0,
         vote=vote if len(learners) > 1 else None, predict_s=round(secs, 2), images_per_s=round(len(files)/secs, 1), **run_info())
     if out:
-        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         plot_confusion(res['confusion_matrix'], vocab, out/'confusion_matrix.png')  # as seedling_train draws it
         plot_per_class(res['per_class'], out/'per_class.png')
@@ -217,6 +216,7 @@ def seedling_train_final(
 ):
     "Retrain a validated run's recipe on all labelled data (train + validation) for the final submission."
     with command_guard():
+        check_output(Path(out or f"{run}_final"), '--out', folder=True)
         train_final(run, data, out)
         o = Path(out or f"{run}_final")
         m = json.loads((o/'metrics.json').read_text())

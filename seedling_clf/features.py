@@ -206,8 +206,7 @@ def plot_tsne(
     ax.set_title(title)
     ax.legend(loc='center left', bbox_to_anchor=(1, 0.5), fontsize=8, markerscale=1.5, frameon=False)
     fig.tight_layout()
-    if fname: fig.savefig(fname, dpi=100); plt.close(fig)
-    return fig
+    return save_figure(fig, fname, dpi=100)
 
 # %% ../nbs/06_features.ipynb
 BALANCE = ('none', 'weights', 'oversample', 'smote', 'adasyn')

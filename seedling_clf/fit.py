@@ -82,8 +82,7 @@ def find_lr(
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         sug = learn.lr_find(num_it=num_it, show_plot=True)
-    fig = plt.gcf()
-    if fname: fig.savefig(fname, dpi=100); plt.close(fig)
+    save_figure(plt.gcf(), fname, dpi=100)
     return float(sug.valley)
 
 # %% ../nbs/09_fit.ipynb
@@ -239,7 +238,7 @@ def pseudo_labels(
         rows = [[str(files[i]), learn.dls.vocab[int(probs[i].argmax())], round(float(probs[i].max()), 4)]
             for i in select_pseudo(probs, list(learn.dls.vocab), cap, cfg.pseudo_threshold)]
         res['found'] = f"{len(rows)} of {len(files)} unlabelled images taken (probability >= {cfg.pseudo_threshold})"
-    if out: pd.DataFrame(rows, columns=['file', 'species', 'prob']).to_csv(Path(out)/'pseudo_labels.csv', index=False)
+    if out: write_csv(pd.DataFrame(rows, columns=['file', 'species', 'prob']), Path(out)/'pseudo_labels.csv')
     return rows
 
 # %% ../nbs/09_fit.ipynb

@@ -17,20 +17,22 @@ from .records import check_model_file
 from .model_file import load_safe
 
 # %% auto 0
-__all__ = ['inference_device', 'model_file', 'load_pickle', 'load_model', 'test_images', 'predict_probs', 'submission_target',
-           'write_submission', 'dihedral', 'dihedral_views', 'TTAViews', 'ensemble_probs', 'probs_table',
-           'predict_folder', 'competition_species', 'check_submission', 'classification_metrics', 'plot_confusion',
-           'score_learner']
+__all__ = ['inference_device', 'model_file', 'load_pickle', 'load_model', 'test_images', 'predict_probs', 'is_submission',
+           'submission_target', 'write_submission', 'dihedral', 'dihedral_views', 'TTAViews', 'ensemble_probs',
+           'probs_table', 'predict_folder', 'competition_species', 'csv_rows', 'check_submission',
+           'classification_metrics', 'plot_confusion', 'score_learner']
 
 # %% ../nbs/07_inference.ipynb
-def inference_device(cpu:bool=None # stay on the CPU; default: only if there is no GPU
-                    ) -> torch.device:
+def inference_device(
+    cpu:bool=None, # stay on the CPU; default: only if there is no GPU
+) -> torch.device:
     "Where a loaded model runs: the GPU when there is one, unless `cpu`."
     return torch.device('cuda' if on_gpu() and not cpu else 'cpu')
 
 # %% ../nbs/07_inference.ipynb
-def model_file(path:Path # a run folder, a `model.json`/`model.safetensors`, or a `model.pkl`
-              ) -> Path:
+def model_file(
+    path:Path, # a run folder, a `model.json`/`model.safetensors`, or a `model.pkl`
+) -> Path:
     "The file `load_model` reads for `path`: in a run folder, the safe `model.json` if there is one, else `model.pkl`."
     path = Path(path)
     fix = "Pass the run folder (or its model.json) that seedling_train wrote."
@@ -42,8 +44,10 @@ def model_file(path:Path # a run folder, a `model.json`/`model.safetensors`, or 
     return path
 
 # %% ../nbs/07_inference.ipynb
-def load_pickle(fname:Path, # a `model.pkl` written by `seedling_train` (`learn.export`)
-                cpu:bool=None) -> Learner:
+def load_pickle(
+    fname:Path, # a `model.pkl` written by `seedling_train` (`learn.export`)
+    cpu:bool=None,
+) -> Learner:
     "Unpickle an exported `Learner` (this runs code named in the file: only for files you trust)."
     fix = "Pass the run folder or model.json (the safe format), or the model.pkl that seedling_train wrote (learn.export)."
     try:
@@ -57,14 +61,14 @@ def load_pickle(fname:Path, # a `model.pkl` written by `seedling_train` (`learn.
     return learn
 
 # %% ../nbs/07_inference.ipynb
-def load_model(fname:Path, # run folder, `model.json` (safe: nothing unpickled) or `model.pkl` (a pickle: loading runs code)
-               cpu:bool=None # stay on the CPU; default: the GPU when there is one
-              ) -> Learner:
+def load_model(
+    fname:Path, # run folder, `model.json` (safe: nothing unpickled) or `model.pkl` (a pickle: loading runs code)
+    cpu:bool=None, # stay on the CPU; default: the GPU when there is one
+) -> Learner:
     "Load a trained seedling classifier for inference: model and `DataLoaders` on one device, channels-last."
     fname = model_file(fname)
-    for f in (fname, fname.with_suffix('.safetensors')) if fname.suffix == '.json' else (fname,):
-        if f.exists(): check_model_file(f)  # not the file its run recorded: a SeedlingError
-    learn = load_safe(fname) if fname.suffix in ('.json', '.safetensors') else load_pickle(fname, cpu)  # anything else was learn.export'ed
+    safe = fname.suffix in ('.json', '.safetensors')  # the safe pair checks the weights its json names; anything else was learn.export'ed
+    learn = load_safe(fname) if safe else load_pickle(check_model_file(fname), cpu)  # not the file its run recorded: a SeedlingError
     device = inference_device(cpu)
     tune_process()  # a TTA batch's 8 views reuse freed memory instead of new pages from the kernel (00_core)
     learn.dls.to(device)
@@ -73,10 +77,11 @@ def load_model(fname:Path, # run folder, `model.json` (safe: nothing unpickled) 
     return plain_progress(learn)
 
 # %% ../nbs/07_inference.ipynb
-def test_images(folder:Path, # images to predict, flat or nested
-                skip_bad:bool=False, # leave unreadable images out (with a warning) instead of stopping
-                check:bool=True # decode each file first; False: list them only (for a caller that decodes once)
-               ) -> L:
+def test_images(
+    folder:Path, # images to predict, flat or nested
+    skip_bad:bool=False, # leave unreadable images out (with a warning) instead of stopping
+    check:bool=True, # decode each file first; False: list them only (for a caller that decodes once)
+) -> L:
     "Image files under `folder` for prediction, checked with `usable_images` unless `check=False`."
     folder = Path(folder)
     if not folder.is_dir(): raise SeedlingError(f"Image folder {folder} does not exist (or is not a folder). Pass a folder of images to predict.")
@@ -85,13 +90,14 @@ def test_images(folder:Path, # images to predict, flat or nested
     return usable_images(files, skip_bad=skip_bad) if check else files
 
 # %% ../nbs/07_inference.ipynb
-def predict_probs(learn:Learner, # from `load_model` or training
-                  files, # image files, predicted in this order
-                  bs:int=64, # batch size
-                  tta:bool=False, # average over the flips and quarter turns of each image (`TTAViews`)
-                  n_tta:int=8, # how many of the eight `dihedral_views`, the image itself first
-                  beta:float=0. # weight of the plain view in the result (as fastai's `tta`; 0: the views' mean only)
-                 ) -> Tensor:
+def predict_probs(
+    learn:Learner, # from `load_model` or training
+    files, # image files, predicted in this order
+    bs:int=64, # batch size
+    tta:bool=False, # average over the flips and quarter turns of each image (`TTAViews`)
+    n_tta:int=8, # how many of the eight `dihedral_views`, the image itself first
+    beta:float=0., # weight of the plain view in the result (as fastai's `tta`; 0: the views' mean only)
+) -> Tensor:
     "Class probabilities (one row per file), plain or with test-time augmentation."
     dl = learn.dls.test_dl(files, bs=bs, **loader_settings(learn.dls.device))  # workers and pinned memory on CUDA
     set_precision(learn, dl.device)  # mixed precision on CUDA (TTA too), float32 elsewhere
@@ -102,43 +108,47 @@ def predict_probs(learn:Learner, # from `load_model` or training
     return torch.lerp(out[:, 0], out[:, 1], beta)
 
 # %% ../nbs/07_inference.ipynb
-def submission_target(fname:Path # where the submission CSV is to be written
-                     ) -> Path:
-    "`fname` if a CSV can be written there, else a `SeedlingError` (checked before predicting, not after)."
-    fname = Path(fname)
-    if fname.is_dir(): raise SeedlingError(f"--csv {fname} is a folder. Fix: pass a file name, e.g. --csv {fname/'submission.csv'}.")
-    above = next((p for p in fname.parents if p.exists()), None)
-    if above is not None and not above.is_dir():
-        raise SeedlingError(f"--csv {fname}: {above} is a file, not a folder. Fix: pass a path inside a folder.")
-    return fname
+def is_submission(fname:Path) -> bool:
+    "Whether `fname` is a submission CSV: its first line is the header `file,species` (a byte-order mark allowed)."
+    try:
+        with open(fname, 'rb') as f: head = f.read(64)
+    except OSError: return False
+    return head.removeprefix(b'\xef\xbb\xbf').splitlines()[:1] == [b'file,species']
+
+def submission_target(
+    fname:Path, # where the submission CSV is to be written
+) -> Path:
+    "`fname` if a submission may be written there (`check_output`), else a `SeedlingError` (checked before predicting, not after)."
+    return check_output(fname, '--csv', 'submission CSV (first line file,species)', ours=is_submission, name='submission.csv')
 
 # %% ../nbs/07_inference.ipynb
-def write_submission(preds:pd.DataFrame, # from `predict_folder`
-                     fname:Path # the CSV to write
-                    ) -> Path:
-    "A Kaggle submission: header `file,species`, one row per image."
-    fname = submission_target(fname); fname.parent.mkdir(parents=True, exist_ok=True)
-    preds[['file', 'species']].to_csv(fname, index=False)
-    return fname
+def write_submission(
+    preds:pd.DataFrame, # from `predict_folder`
+    fname:Path, # the CSV to write
+) -> Path:
+    "A Kaggle submission: header `file,species`, one row per image (`write_csv`: whole or not at all)."
+    return write_csv(preds[['file', 'species']], submission_target(fname))
 
 # %% ../nbs/07_inference.ipynb
-def dihedral(x:Tensor, # a batch, N x C x H x W
-             k:int # 0-7: which of the eight flips/quarter turns (0: unchanged)
-            ) -> Tensor:
+def dihedral(
+    x:Tensor, # a batch, N x C x H x W
+    k:int, # 0-7: which of the eight flips/quarter turns (0: unchanged)
+) -> Tensor:
     "The `k`-th dihedral view of `x`: bit 0 flips left-right, bit 1 flips up-down, bit 2 transposes (square images)."
     if k & 4: x = x.transpose(2, 3)
     if k & 1: x = x.flip(3)
     if k & 2: x = x.flip(2)
     return x
 
-def dihedral_views(x:Tensor, # a batch, N x C x H x W (square images)
-                   n:int=8 # how many: the first `n` of the eight (beyond 8 they repeat)
-                  ) -> list:
+def dihedral_views(
+    x:Tensor, # a batch, N x C x H x W (square images)
+    n:int=8, # how many: the first `n` of the eight (beyond 8 they repeat)
+) -> list:
     "The views TTA averages: `dihedral(x, k)` for k in 0..n-1, `x` itself first."
     return [dihedral(x, k % 8) for k in range(n)]
 
 class TTAViews(Callback):
-    "In `get_preds(act=noop)`: each batch predicted as its `n` `dihedral_views` in one forward pass on its device; preds are (items, 2, classes): the views' mean, the plain image's."
+    "In `get_preds(act=noop)`: each batch as its `n` `dihedral_views` in one pass; preds are (items, 2, classes): the views' mean, the plain image's."
     def __init__(self, n:int=8): self.n = n  # views of each image, the image itself first
     def before_batch(self): self.learn.xb = (torch.cat(dihedral_views(self.xb[0], self.n)),)
     def after_pred(self):
@@ -147,11 +157,12 @@ class TTAViews(Callback):
 
 # %% ../nbs/07_inference.ipynb
 @delegates(predict_probs, but=['learn', 'files', 'bs'])
-def ensemble_probs(learners, # one or more `Learner`s (from `load_model`) with the same classes
-                   files, # image files, predicted in this order
-                   bs:int=64, vote:str='mean', # 'mean' (average the probabilities) or 'majority'
-                   **kwargs # passed to `predict_probs` (tta, n_tta, beta)
-                  ) -> tuple:
+def ensemble_probs(
+    learners, # one or more `Learner`s (from `load_model`) with the same classes
+    files, # image files, predicted in this order
+    bs:int=64, vote:str='mean', # 'mean' (average the probabilities) or 'majority'
+    **kwargs, # passed to `predict_probs` (tta, n_tta, beta)
+) -> tuple:
     "Mean class probabilities of `learners` on `files`, and the predicted class of each (by `vote`)."
     learners = L(learners)
     if vote not in ('mean', 'majority'): raise SeedlingError(f"Unknown vote {vote!r}: use 'mean' or 'majority'.")
@@ -160,7 +171,7 @@ def ensemble_probs(learners, # one or more `Learner`s (from `load_model`) with t
     for l, n in zip(learners[1:], names[1:]):
         if list(l.dls.vocab) != list(learners[0].dls.vocab):
             raise SeedlingError(f"{n} and {names[0]} predict different classes ({short_list(l.dls.vocab, 4)}\n vs{short_list(learners[0].dls.vocab, 4)}).\n"
-                                "Fix: ensemble only models trained on the same species folders.")
+                "Fix: ensemble only models trained on the same species folders.")
     member = torch.stack([predict_probs(l, files, bs, **kwargs) for l in learners])
     probs = member.mean(0)
     if vote == 'mean': return probs, probs.argmax(1)
@@ -168,9 +179,10 @@ def ensemble_probs(learners, # one or more `Learner`s (from `load_model`) with t
     return probs, (votes + probs).argmax(1)  # a vote outweighs any probability difference (< 1)
 
 # %% ../nbs/07_inference.ipynb
-def probs_table(probs:Tensor, preds:Tensor, # class probabilities (one row per file) and the predicted class indices
-                vocab:list, files, folder:Path # the class names; the files, named relative to `folder`
-               ) -> pd.DataFrame:
+def probs_table(
+    probs:Tensor, preds:Tensor, # class probabilities (one row per file) and the predicted class indices
+    vocab:list, files, folder:Path, # the class names; the files, named relative to `folder`
+) -> pd.DataFrame:
     "`predict_folder`'s table: file, predicted species, its probability, then every class's probability."
     df = pd.DataFrame(probs.numpy(), columns=vocab)
     df.insert(0, 'file', [Path(f).relative_to(folder).as_posix() for f in files])
@@ -179,14 +191,15 @@ def probs_table(probs:Tensor, preds:Tensor, # class probabilities (one row per f
     return df
 
 # %% ../nbs/07_inference.ipynb
-def predict_folder(learn, # a `Learner` (from `load_model` or training) or a list of them (an ensemble)
-                   folder:Path, # images to classify, flat or nested
-                   bs:int=64, # batch size
-                   skip_bad:bool=False, # leave unreadable images out instead of stopping
-                   tta:bool=False, # test-time augmentation: the flips and quarter turns of each image (`TTAViews`)
-                   n_tta:int=8, # how many of the eight views with `tta`
-                   vote:str='mean' # for an ensemble: 'mean' of the probabilities or 'majority' vote
-                  ) -> pd.DataFrame:
+def predict_folder(
+    learn, # a `Learner` (from `load_model` or training) or a list of them (an ensemble)
+    folder:Path, # images to classify, flat or nested
+    bs:int=64, # batch size
+    skip_bad:bool=False, # leave unreadable images out instead of stopping
+    tta:bool=False, # test-time augmentation: the flips and quarter turns of each image (`TTAViews`)
+    n_tta:int=8, # how many of the eight views with `tta`
+    vote:str='mean', # for an ensemble: 'mean' of the probabilities or 'majority' vote
+) -> pd.DataFrame:
     "Predicted species and its probability, plus every class's probability, for each image under `folder`."
     files = test_images(folder, skip_bad)
     learners = L(learn) if is_listy(learn) else L([learn])
@@ -199,24 +212,40 @@ def competition_species() -> list:
     return sorted(p.name for p in train_folder(sample_path()).iterdir() if p.is_dir())
 
 # %% ../nbs/07_inference.ipynb
-def check_submission(csv_file:Path, # the submission CSV
-                     images:Path, # the test folder it must cover
-                     species:list=None, # allowed species; default: the competition's 12
-                     skip_bad:bool=False # images that cannot be read need no row (`seedling_predict --skip_bad` left them out)
-                    ) -> dict:
+def csv_rows(fname:Path) -> list:
+    "`(line, fields)` for each record of the CSV file `fname`, read with Python's `csv`; `line` is where the record starts."
+    res, line = [], 1
+    try:
+        with open(fname, newline='', encoding='utf-8-sig') as f:
+            reader = csv.reader(f)
+            for row in reader:
+                res.append((line, row))
+                line = reader.line_num + 1
+    except (UnicodeDecodeError, csv.Error) as e: raise SeedlingError(f"{fname} is not a UTF-8 CSV file ({e}).") from None
+    return res
+
+# %% ../nbs/07_inference.ipynb
+def check_submission(
+    csv_file:Path, # the submission CSV
+    images:Path, # the test folder it must cover
+    species:list=None, # allowed species; default: the competition's 12
+    skip_bad:bool=False, # images that cannot be read need no row (`seedling_predict --skip_bad` left them out)
+) -> dict:
     "Check a submission against the test folder: header `file,species`, every image exactly once, known species only."
     csv_file, images = Path(csv_file), Path(images)
     if not csv_file.is_file(): raise SeedlingError(f"Submission {csv_file} does not exist. Pass the CSV that seedling_predict wrote.")
     if not images.is_dir(): raise SeedlingError(f"Test folder {images} does not exist. Pass the folder of test images the CSV covers.")
     allowed = set(ifnone(species, competition_species()))
     expected = {f.relative_to(images).as_posix() for f in image_files(images) if not (skip_bad and check_image(f))}
-    rows = list(csv.reader(csv_file.read_text(encoding='utf-8-sig').splitlines()))
+    rows = csv_rows(csv_file)
     problems, seen = [], {}
-    if not rows or rows[0] != ['file', 'species']:
-        problems.append(f"line 1: header is {','.join(rows[0]) if rows else '(empty file)'!r}, must be 'file,species'")
-    for i, row in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in row): problems.append(f"line {i}: empty line"); continue
-        if len(row) != 2: problems.append(f"line {i}: {len(row)} fields, must be 2 (file,species): {','.join(row)!r}"); continue
+    if not rows or rows[0][1] != ['file', 'species']:
+        problems.append(f"line 1: header is {','.join(rows[0][1]) if rows else '(empty file)'!r}, must be 'file,species'")
+    for i, row in rows[1:]:
+        if not any(c.strip() for c in row) or len(row) != 2:
+            problems.append(f"line {i}: empty line" if not any(c.strip() for c in row) else
+                f"line {i}: {len(row)} fields, must be 2 (file,species): {','.join(row)!r}")
+            continue
         f, sp = row
         if f in seen: problems.append(f"line {i}: {f} listed again (first on line {seen[f]})")
         else: seen[f] = i
@@ -226,38 +255,38 @@ def check_submission(csv_file:Path, # the submission CSV
     problems += [f"{f}: image in {images} has no row" for f in missing]
     if problems:
         raise SeedlingError(f"Submission {csv_file} has {len(problems)} problem(s) for the {len(expected)} images in {images}:"
-                            f"{short_list(problems, 20)}\nFix: predict the whole folder again (seedling_predict --check).")
-    return dict(csv=str(csv_file), n_rows=len(seen), n_images=len(expected), species=dict(Counter(r[1] for r in rows[1:] if len(r) == 2)))
+            f"{short_list(problems, 20)}\nFix: predict the whole folder again (seedling_predict --check).")
+    return dict(csv=str(csv_file), n_rows=len(seen), n_images=len(expected), species=dict(Counter(r[1] for _, r in rows[1:] if len(r) == 2)))
 
 # %% ../nbs/07_inference.ipynb
-def classification_metrics(targs, # true class indices
-                           preds, # predicted class indices
-                           vocab # class names, in index order
-                          ) -> dict:
+def classification_metrics(
+    targs, # true class indices
+    preds, # predicted class indices
+    vocab, # class names, in index order
+) -> dict:
     "Accuracy, micro-F1, macro-F1, per-class F1 and the confusion matrix (rows: actual, columns: predicted; scikit-learn) of `preds` against `targs`."
     targs, preds, labels = np.asarray(targs), np.asarray(preds), list(range(len(vocab)))
     per_class = f1_score(targs, preds, labels=labels, average=None, zero_division=0)
-    return dict(accuracy=float(accuracy_score(targs, preds)),
-                micro_f1=float(f1_score(targs, preds, labels=labels, average='micro', zero_division=0)),
-                macro_f1=float(f1_score(targs, preds, labels=labels, average='macro', zero_division=0)),
-                per_class_f1={str(c): float(f) for c, f in zip(vocab, per_class)},
-                confusion_matrix=confusion_matrix(targs, preds, labels=labels).tolist())
+    f1 = lambda average: float(f1_score(targs, preds, labels=labels, average=average, zero_division=0))
+    return dict(accuracy=float(accuracy_score(targs, preds)), micro_f1=f1('micro'), macro_f1=f1('macro'),
+        per_class_f1={str(c): float(f) for c, f in zip(vocab, per_class)}, confusion_matrix=confusion_matrix(targs, preds, labels=labels).tolist())
 
 # %% ../nbs/07_inference.ipynb
-def plot_confusion(cm:list, # a confusion matrix, as `classification_metrics` returns it
-                   vocab, # class names, in index order
-                   fname:Path=None # where the PNG goes
-                  ):
+def plot_confusion(
+    cm:list, # a confusion matrix, as `classification_metrics` returns it
+    vocab, # class names, in index order
+    fname:Path=None, # where the PNG goes
+):
     "The confusion matrix as scikit-learn draws it, saved to `fname`: from the evaluation's own predictions, not another pass over the images."
     fig, ax = plt.subplots(figsize=(8, 8), dpi=100)
     ConfusionMatrixDisplay(np.asarray(cm), display_labels=list(vocab)).plot(ax=ax, cmap='Blues', colorbar=False, xticks_rotation=90)
-    if fname: fig.savefig(fname, dpi=100, bbox_inches='tight'); plt.close(fig)
-    return fig
+    return save_figure(fig, fname, dpi=100, bbox_inches='tight')
 
 # %% ../nbs/07_inference.ipynb
-def score_learner(learn:Learner, dl=None, # default: the validation set
-             n_tta:int=0 # also score TTA (`TTAViews`: the mean over this many flips/quarter turns), under 'tta'
-            ) -> dict:
+def score_learner(
+    learn:Learner, dl=None, # default: the validation set
+    n_tta:int=0, # also score TTA (`TTAViews`: the mean over this many flips/quarter turns), under 'tta'
+) -> dict:
     "`classification_metrics` of `learn` on `dl`, plain and, with `n_tta`, with TTA, from one pass over the images."
     dl, vocab = ifnone(dl, learn.dls.valid), learn.dls.vocab
     if not n_tta:
@@ -266,4 +295,4 @@ def score_learner(learn:Learner, dl=None, # default: the validation set
     out = learn.get_preds(dl=learn.dls.test_dl(dl.items), act=noop, cbs=TTAViews(n_tta))[0]  # unlabelled: (items, views' mean | plain, classes)
     targs = dataset_labels(dl.dataset)
     return dict(classification_metrics(targs, out[:, 1].argmax(1), vocab),
-                tta=dict(n_tta=n_tta, **classification_metrics(targs, out[:, 0].argmax(1), vocab)))
+        tta=dict(n_tta=n_tta, **classification_metrics(targs, out[:, 0].argmax(1), vocab)))

@@ -10,10 +10,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from .core import *
 from fastai.vision.all import *
+from .data import SeedlingImage
+from .records import check_model_file, record_model_file
 
 # %% auto 0
-__all__ = ['MODEL_FORMAT', 'MODEL_PACKAGES', 'preprocessing', 'model_meta', 'save_safe', 'read_meta', 'safe_model',
-           'inference_dls', 'safe_files', 'load_safe']
+__all__ = ['MODEL_FORMAT', 'MODEL_PACKAGES', 'preprocessing', 'model_meta', 'save_safe', 'read_meta', 'is_model_json',
+           'safe_model', 'inference_dls', 'safe_files', 'load_safe']
 
 # %% ../nbs/05_model_file.ipynb
 MODEL_FORMAT = 1  # the layout version of model.json; a reader refuses a newer one
@@ -22,79 +24,121 @@ def _find(pipeline, cls):
     "The first transform of type `cls` in `pipeline` (or `None`)."
     return first(t for t in pipeline.fs if isinstance(t, cls))
 
-def preprocessing(dls:DataLoaders # the trained model's `DataLoaders`
-                 ) -> dict:
+def preprocessing(
+    dls:DataLoaders, # the trained model's `DataLoaders`
+) -> dict:
     "How fastai's validation transforms of `dls` turn an image file into the model's input, as plain data."
     rsz, norm = _find(dls.after_item, Resize), _find(dls.after_batch, Normalize)
     if rsz is None: raise SeedlingError("The model's DataLoaders have no Resize item transform: its input size is unknown.")
     to_float = _find(dls.after_batch, IntToFloatTensor)
     flat = lambda t: [float(v) for v in t.flatten()] if t is not None else None
     return dict(mode='RGB', size=[int(rsz.size[1]), int(rsz.size[0])], resize_method=str(rsz.method), pad_mode=str(rsz.pad_mode),
-                resample=Image.Resampling(rsz.mode).name.lower(), divide_by=float(to_float.div if to_float else 255.),
-                mean=flat(norm.mean) if norm else None, std=flat(norm.std) if norm else None)
+        resample=Image.Resampling(rsz.mode).name.lower(), divide_by=float(to_float.div if to_float else 255.),
+        mean=flat(norm.mean) if norm else None, std=flat(norm.std) if norm else None)
 
 # %% ../nbs/05_model_file.ipynb
 MODEL_PACKAGES = ('torch', 'timm', 'fastai', 'pillow', 'safetensors')  # what defines the model and its preprocessing
 
-def model_meta(learn:Learner # a trained learner (from `seedling_learner` or `load_model`)
-              ) -> dict:
+def model_meta(
+    learn:Learner, # a trained learner (from `seedling_learner` or `load_model`)
+) -> dict:
     "The contents of `model.json` for `learn`."
     arch = getattr(learn, 'arch', None)
     if not isinstance(arch, str) or not timm.is_model(arch):
         raise SeedlingError(f"The model's architecture ({arch!r}) is not a timm name: only models built by seedling_learner can be saved safely.")
     return dict(format='seedling_clf.model', format_version=MODEL_FORMAT, arch=arch, classes=[str(c) for c in learn.dls.vocab],
-                preprocessing=preprocessing(learn.dls), weights='model.safetensors', versions=package_versions(MODEL_PACKAGES))
+        preprocessing=preprocessing(learn.dls), weights='model.safetensors', versions=package_versions(MODEL_PACKAGES))
 
 # %% ../nbs/05_model_file.ipynb
-def save_safe(learn:Learner, # the trained learner
-              out:Path # the run folder: `model.safetensors` and `model.json` go there
-             ) -> Path:
+def save_safe(
+    learn:Learner, # the trained learner
+    out:Path, # the run folder: `model.safetensors` and `model.json` go there
+) -> Path:
     "Write `out/model.safetensors` and `out/model.json`: a model that loads without running code. Returns the json."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    meta = model_meta(learn)
+    out, meta = Path(out), model_meta(learn)
     state = {k: v.detach().cpu().contiguous() for k, v in learn.model.state_dict().items()}  # channels-last -> plain layout
-    save_file(state, out/meta['weights'], metadata=dict(format='pt', arch=meta['arch']))
+    with atomic_file(out/meta['weights']) as tmp: save_file(state, tmp, metadata=dict(format='pt', arch=meta['arch']))
+    record_model_file(out/meta['weights'])  # into a recorded run folder (an export from its pickle): listed in its run.json
     return save_json(meta, out/'model.json')
 
 # %% ../nbs/05_model_file.ipynb
 _PREP_KEYS = ['size', 'resize_method', 'pad_mode', 'resample', 'divide_by', 'mean', 'std']
+_CHOICES = dict(resize_method=(ResizeMethod.Squish, ResizeMethod.Crop, ResizeMethod.Pad),
+    pad_mode=(PadMode.Zeros, PadMode.Border, PadMode.Reflection), resample=[r.name.lower() for r in Image.Resampling])
+def _number(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool)
 
-def read_meta(fname:Path # a `model.json`
-             ) -> dict:
-    "The checked contents of a `model.json`."
-    fname = Path(fname)
-    if not fname.is_file(): raise SeedlingError(f"Model description {fname} does not exist. Pass the model.json (or run folder) that seedling_train wrote.")
-    try: meta = json.loads(fname.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise SeedlingError(f"{fname} is not valid JSON ({e}). Fix: restore the model.json that seedling_train wrote.") from None
-    fix = "Fix: restore the model.json that seedling_train wrote with the model."
-    if not isinstance(meta, dict) or meta.get('format') != 'seedling_clf.model': raise SeedlingError(f"{fname} does not describe a seedling_clf model (no \"format\": \"seedling_clf.model\"). {fix}")
-    if meta.get('format_version', 0) > MODEL_FORMAT: raise SeedlingError(f"{fname} has format version {meta['format_version']}; this seedling_clf reads up to {MODEL_FORMAT}. Fix: upgrade seedling_clf.")
-    if not isinstance(meta.get('arch'), str) or not timm.is_model(meta['arch']): raise SeedlingError(f"{fname} names the architecture {meta.get('arch')!r}, which timm does not know. {fix}")
-    cls = meta.get('classes')
-    if not isinstance(cls, list) or len(cls) < 2 or not all(isinstance(c, str) for c in cls): raise SeedlingError(f"{fname} has no list of class names (\"classes\": at least two strings, in output order). {fix}")
-    missing = [k for k in _PREP_KEYS if k not in meta.get('preprocessing', {})]
-    if missing: raise SeedlingError(f"{fname} lacks the preprocessing fields {', '.join(missing)}. {fix}")
-    return meta
+def _prep_problem(p) -> str|None:
+    "What is wrong with the `preprocessing` of a model.json, or `None`."
+    if not isinstance(p, dict): return 'has no "preprocessing" table'
+    missing = [k for k in _PREP_KEYS if k not in p]
+    if missing: return f"lacks the preprocessing fields {', '.join(missing)}"
+    size, stats = p['size'], [p['mean'], p['std']]
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(s, int) and 16 <= s <= 4096 for s in size)):
+        return f"has the input size {size!r}: it must be [height, width], each 16 to 4096 pixels"
+    for k, ok in _CHOICES.items():
+        if p[k] not in ok: return f"has the {k} {p[k]!r}: it must be one of {', '.join(map(str, ok))}"
+    if not (_number(p['divide_by']) and p['divide_by'] > 0): return f"has divide_by {p['divide_by']!r}: it must be a positive number"
+    if stats != [None, None] and not all(isinstance(s, list) and len(s) == 3 and all(map(_number, s)) for s in stats) or min(p['std'] or [1]) <= 0:
+        return "has a mean and std that are not three numbers each (std positive), nor both null"
+    return None
+
+def _meta_problem(meta) -> str|None:
+    "What is wrong with the contents of a model.json, or `None`."
+    if not isinstance(meta, dict) or meta.get('format') != 'seedling_clf.model':
+        return 'does not describe a seedling_clf model (no "format": "seedling_clf.model")'
+    v, cls, w = meta.get('format_version', 0), meta.get('classes'), meta.get('weights', 'model.safetensors')
+    if not isinstance(v, int) or v > MODEL_FORMAT: return f"has format version {v!r}; this seedling_clf reads up to {MODEL_FORMAT}. Fix: upgrade seedling_clf."
+    if not isinstance(meta.get('arch'), str) or not timm.is_model(meta['arch']): return f"names the architecture {meta.get('arch')!r}, which timm does not know"
+    if not isinstance(cls, list) or len(cls) < 2 or not all(isinstance(c, str) and c for c in cls):
+        return 'has no list of class names ("classes": at least two names, in output order)'
+    twice = sorted({c for c in cls if cls.count(c) > 1})
+    if twice: return f"lists the class names {', '.join(map(repr, twice))} more than once: each class needs a name of its own"
+    if not (isinstance(w, str) and w not in ('', '.', '..') and Path(w).name == w and not set('/\\\0') & set(w)):
+        return f"names the weights {w!r}: it must be the name of a file in the model's own folder (no folder, no ..)"
+    return _prep_problem(meta.get('preprocessing'))
 
 # %% ../nbs/05_model_file.ipynb
-def safe_model(meta:dict, # from `read_meta`
-               weights:Path, # the `model.safetensors`
-               json_file:Path # named in messages
-              ) -> nn.Module:
+def read_meta(
+    fname:Path, # a `model.json`
+) -> dict:
+    "The checked contents of a `model.json` (see above); one `SeedlingError` naming it for the first problem."
+    fname = Path(fname)
+    fix = "Fix: restore the model.json that seedling_train wrote with the model."
+    if not fname.is_file(): raise SeedlingError(f"Model description {fname} does not exist. Pass the model.json (or run folder) that seedling_train wrote.")
+    meta = read_json(fname, fix)
+    problem = _meta_problem(meta)
+    if problem: raise SeedlingError(f"{fname} {problem}" + ('' if 'Fix:' in problem else f". {fix}"))
+    return meta
+
+def is_model_json(fname:Path) -> bool:
+    "Whether `fname` is a model description (a JSON object with `\"format\": \"seedling_clf.model\"`)."
+    try: meta = json.loads(Path(fname).read_text(encoding='utf-8'))
+    except (OSError, ValueError): return False
+    return isinstance(meta, dict) and meta.get('format') == 'seedling_clf.model'
+
+# %% ../nbs/05_model_file.ipynb
+def safe_model(
+    meta:dict, # from `read_meta`
+    weights:Path, # the `model.safetensors`
+    json_file:Path, # named in messages
+) -> nn.Module:
     "The timm body with fastai's head for `meta`, holding the tensors of `weights` (every one checked to fit)."
     weights = Path(weights)
-    if not weights.is_file(): raise SeedlingError(f"Weights file {weights} (named by {json_file}) does not exist. Fix: keep model.safetensors next to model.json.")
     try: state = load_file(weights)
-    except (SafetensorError, OSError, ValueError) as e: raise SeedlingError(f"{weights} is not a safetensors file ({e}). Fix: restore the model.safetensors that seedling_train wrote.") from None
+    except (SafetensorError, OSError, ValueError) as e:
+        raise SeedlingError(f"{weights} is not a safetensors file ({e}). Fix: restore the model.safetensors that seedling_train wrote.") from None
     model = create_timm_model(meta['arch'], len(meta['classes']), pretrained=False)[0]
     want = model.state_dict()
     fix = f"Fix: {json_file} and {weights} must come from the same run."
     missing, extra = sorted(set(want) - set(state)), sorted(set(state) - set(want))
     if missing or extra: raise SeedlingError(f"{weights} does not fit the {meta['arch']} with {len(meta['classes'])} classes that {json_file} describes: "
-                                             f"{len(missing)} tensors missing, {len(extra)} unexpected (e.g. {(missing + extra)[0]}). {fix}")
+        f"{len(missing)} tensors missing, {len(extra)} unexpected (e.g. {(missing + extra)[0]}). {fix}")
+    head = [k for k, v in want.items() if v.ndim == 2][-1]  # the last linear layer: one row per class
+    if state[head].shape[0] != len(meta['classes']):
+        raise SeedlingError(f"{json_file} lists {len(meta['classes'])} classes, but the head of {weights} predicts {state[head].shape[0]}. {fix}")
     bad = [f"{k}: {tuple(state[k].shape)} in the file, {tuple(v.shape)} in the model" for k, v in want.items() if state[k].shape != v.shape]
     if bad: raise SeedlingError(f"{weights} has {len(bad)} tensor(s) of the wrong shape for the {meta['arch']} with {len(meta['classes'])} classes "
-                                f"that {json_file} describes:{short_list(bad, 3)}\n{fix}")
+        f"that {json_file} describes:{short_list(bad, 3)}\n{fix}")
     model.load_state_dict(state)
     return model.eval()
 
@@ -102,31 +146,39 @@ def safe_model(meta:dict, # from `read_meta`
 def _both_splits(items): return [0], [0]
 def _same_label(label, o): return label  # the blank image's label (module-level: picklable)
 
-def inference_dls(meta:dict, # from `read_meta`
-                  bs:int=64) -> DataLoaders:
+def inference_dls(
+    meta:dict, # from `read_meta`
+    bs:int=64,
+) -> DataLoaders:
     "`DataLoaders` with `meta`'s classes and validation transforms (resize, then normalize), for `test_dl`."
     p = meta['preprocessing']
     h, w = p['size']
     tfms = [IntToFloatTensor(div=p['divide_by'])] + ([Normalize.from_stats(p['mean'], p['std'], cuda=False)] if p['mean'] else [])
-    block = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=meta['classes'], sort=False)), get_y=partial(_same_label, meta['classes'][0]),
-                      splitter=_both_splits, item_tfms=Resize((h, w), method=p['resize_method'], pad_mode=p['pad_mode'],
-                                                              resamples=(getattr(Image.Resampling, p['resample'].upper()), Image.Resampling.NEAREST)),
-                      batch_tfms=tfms)
+    resamples = (getattr(Image.Resampling, p['resample'].upper()), Image.Resampling.NEAREST)
+    block = DataBlock(blocks=(ImageBlock(SeedlingImage), CategoryBlock(vocab=meta['classes'], sort=False)),
+        get_y=partial(_same_label, meta['classes'][0]), splitter=_both_splits,
+        item_tfms=Resize((h, w), method=p['resize_method'], pad_mode=p['pad_mode'], resamples=resamples), batch_tfms=tfms)
     return block.dataloaders([np.zeros((h, w, 3), np.uint8)], bs=bs, device='cpu', num_workers=0)
 
 # %% ../nbs/05_model_file.ipynb
-def safe_files(path:Path # a run folder, its `model.json` or its `model.safetensors`
-              ) -> tuple:
-    "`(model.json, model.safetensors)` of `path`."
+def safe_files(
+    path:Path, # a run folder, its `model.json` or its `model.safetensors`
+) -> tuple:
+    "`(model.json, weights)` of `path`: the weights are the regular file, in its own folder, that the checked json names."
     path = Path(path)
     js = path/'model.json' if path.is_dir() else path.with_suffix('.json')
-    return js, js.parent/read_meta(js).get('weights', 'model.safetensors')
+    weights = js.parent/read_meta(js).get('weights', 'model.safetensors')
+    if weights.is_symlink() or not weights.is_file():
+        what = 'is not a regular file' if weights.is_symlink() or weights.exists() else 'does not exist'
+        raise SeedlingError(f"Weights file {weights} (named by {js}) {what}. Fix: keep the model.safetensors the run wrote next to model.json.")
+    return js, weights
 
-def load_safe(path:Path # a run folder, its `model.json` or its `model.safetensors`
-             ) -> Learner:
-    "A `Learner` for inference from the safe pair: nothing is unpickled. (`load_model` also moves it to its device.)"
+def load_safe(
+    path:Path, # a run folder, its `model.json` or its `model.safetensors`
+) -> Learner:
+    "A `Learner` for inference from the safe pair, its weights checked against their record: nothing is unpickled. (`load_model` also moves it to its device.)"
     js, weights = safe_files(path)
     meta = read_meta(js)
-    learn = Learner(inference_dls(meta), safe_model(meta, weights, js), loss_func=CrossEntropyLossFlat())
+    learn = Learner(inference_dls(meta), safe_model(meta, check_model_file(weights), js), loss_func=CrossEntropyLossFlat())
     learn.arch, learn.meta = meta['arch'], meta
     return learn

@@ -164,5 +164,5 @@ def export_model(
 ) -> Path:
     "`learn.export` to `fname` as the user means it: fastai joins `learn.path` and the name, so a relative `--out` would be joined twice."
     fname = Path(fname).absolute()
-    learn.export(fname)
+    with atomic_file(fname) as tmp: learn.export(tmp.absolute())
     return fname

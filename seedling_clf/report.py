@@ -157,6 +157,7 @@ def run_report(
 ) -> Path:
     "Write one self-contained HTML page about a training run."
     run = Path(run)
+    out = check_output(Path(out or run/'report.html'), '--out', 'HTML report', ours=lambda f: f.suffix == '.html')
     m = _read_json(run/'metrics.json')
     if m is None: raise SeedlingError(f"{run/'metrics.json'} not found. Pass a run folder written by seedling_train.")
     cfg = m.get('settings', {})
@@ -168,9 +169,7 @@ def run_report(
     sections = [('Metrics', _metrics_html(m, ev, final)), ('Settings', _settings_html(m)), ('Run record', record_html(run)),
                 ('Data audit', _audit_section(data, run)), *_training_sections(run, m), *_evaluation_sections(run, m, ev, final)]
     title = f"Training report: {rel_path(run, Path.cwd())} ({cfg.get('preset', '?')} preset, {cfg.get('arch', '?')})"
-    out = Path(out or run/'report.html')
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(_page(title, sections), encoding='utf-8')
+    with atomic_file(out) as tmp: tmp.write_text(_page(title, sections), encoding='utf-8')
     return out
 
 # %% ../nbs/16_report.ipynb
@@ -207,6 +206,7 @@ def seedling_report(
 ):
     "Write one self-contained HTML report (plots embedded) about a training run."
     with command_guard():
+        if screenshot_png: check_output(screenshot_png, '--screenshot_png', 'PNG picture', ours=lambda f: f.suffix == '.png')
         page = run_report(run, out, evaluate=not no_eval, data=data)
         print(f"wrote {page}")
         if screenshot_png:

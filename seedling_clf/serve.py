@@ -12,13 +12,14 @@ from fastai.vision.all import *
 from concurrent.futures import ThreadPoolExecutor  # after fastai's *: fastcore's class of that name starts a multiprocessing
                                                    # Manager process on every `map` (predicting ran at half speed)
 from fastcore.script import call_parse
-from .data import usable_images, DECODE_ERRORS
+from .data import usable_images, DECODE_ERRORS, SeedlingImage
+from .records import check_model_file, record_model_file
 from .model_file import *
 from .inference import dihedral_views, test_images, probs_table, load_model
 
 # %% auto 0
 __all__ = ['ONNX_OPSET', 'ENGINES', 'ImagePrep', 'prefetched', 'predict_batches', 'torch_runner', 'onnx_session', 'onnx_runner',
-           'export_onnx', 'engine_model', 'engine_predict_folder', 'seedling_export']
+           'export_onnx', 'engine_model', 'engine_predict_folder', 'is_onnx', 'export_targets', 'seedling_export']
 
 # %% ../nbs/18_serve.ipynb
 class ImagePrep:
@@ -32,7 +33,7 @@ class ImagePrep:
 
     def load(self, fn:Path) -> np.ndarray:
         "One image file decoded (as RGB) and resized: uint8, height x width x 3."
-        img = PILImage.create(fn)
+        img = SeedlingImage.create(fn)
         if self.prep['resize_method'] == ResizeMethod.Squish:  # at validation `Resize` crops the whole image (a no-op), then
             return np.asarray(img.resize(self.resize.size, self.resample))  # resizes: PIL's resize alone is the same, 1.4x faster
         return np.asarray(self.resize(img, split_idx=1))
@@ -52,14 +53,15 @@ def prefetched(fn, items, ahead:int, pool:ThreadPoolExecutor):
     while queue: yield queue.popleft().result()
 
 # %% ../nbs/18_serve.ipynb
-def predict_batches(run, # input batch (N x 3 x H x W, float) -> class probabilities (N x classes)
-                    prep:ImagePrep, # from the model's meta
-                    files, # image files, predicted in this order
-                    bs:int=64, # batch size
-                    n_tta:int=0, # 0: the plain image; else average over its first `n_tta` `dihedral_views` (TTA, as `TTAViews`)
-                    threads:int=None, # decoding threads; default: the usable cores
-                    parallel:int=1 # batches in the network at once (`run` called from this many threads)
-                   ) -> Tensor:
+def predict_batches(
+    run, # input batch (N x 3 x H x W, float) -> class probabilities (N x classes)
+    prep:ImagePrep, # from the model's meta
+    files, # image files, predicted in this order
+    bs:int=64, # batch size
+    n_tta:int=0, # 0: the plain image; else average over its first `n_tta` `dihedral_views` (TTA, as `TTAViews`)
+    threads:int=None, # decoding threads; default: the usable cores
+    parallel:int=1, # batches in the network at once (`run` called from this many threads)
+) -> Tensor:
     "Class probabilities (one row per file): decoding and resizing in a thread pool, the network in batches."
     chunks = [files[i:i+bs] for i in range(0, len(files), bs)]
     in_network = threading.BoundedSemaphore(parallel)
@@ -99,61 +101,90 @@ def onnx_runner(fname:Path, threads:int=1):
 ONNX_OPSET = 18  # the opset `seedling_export --onnx` writes (ONNX Runtime >= 1.14 runs it)
 
 class _WithSoftmax(nn.Module):
-    def __init__(self, model): super().__init__(); self.model = model
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
     def forward(self, images): return self.model(images).softmax(1)
 
-def export_onnx(learn:Learner, # from `load_model`
-                fname:Path, # the `.onnx` to write; its json goes next to it (same name, `.json`)
-                opset:int=ONNX_OPSET,
-                dynamo:bool=False # PyTorch's torch.export-based exporter (needs onnxscript; minutes on a small CPU)
-               ) -> Path:
+def export_onnx(
+    learn:Learner, # from `load_model`
+    fname:Path, # the `.onnx` to write; its json goes next to it (same name, `.json`)
+    opset:int=ONNX_OPSET,
+    dynamo:bool=False, # PyTorch's torch.export-based exporter (needs onnxscript; minutes on a small CPU)
+) -> Path:
     "Write `learn`'s network as ONNX (input `images`, N x 3 x H x W normalized; output `probs`) and its json."
-    fname = Path(fname); fname.parent.mkdir(parents=True, exist_ok=True)
+    fname = Path(fname)
     meta = dict(getattr(learn, 'meta', None) or model_meta(learn))  # a safe model keeps its json (training versions)
     h, w = meta['preprocessing']['size']
     net = _WithSoftmax(deepcopy(learn.model).float().cpu().to(memory_format=torch.contiguous_format)).eval()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         axes = dict(dynamic_shapes={'images': {0: torch.export.Dim.DYNAMIC}}) if dynamo else dict(dynamic_axes={'images': {0: 'batch'}, 'probs': {0: 'batch'}})
-        with contextlib.redirect_stdout(io.StringIO()):  # the exporter reports progress on stdout
-            torch.onnx.export(net, (torch.randn(2, 3, h, w),), str(fname), input_names=['images'], output_names=['probs'],
-                              opset_version=opset, dynamo=dynamo, **axes)
+        with contextlib.redirect_stdout(io.StringIO()), atomic_file(fname) as tmp:  # the exporter reports progress on stdout
+            torch.onnx.export(net, (torch.randn(2, 3, h, w),), str(tmp), input_names=['images'], output_names=['probs'],
+                opset_version=opset, dynamo=dynamo, **axes)
+    record_model_file(fname)
     meta['onnx'] = dict(file=fname.name, opset=opset, input='images', output='probs', batch_axis='dynamic', exporter='dynamo' if dynamo else 'torchscript',
-                        exported_with=dict(torch=torch.__version__, onnx=importlib.metadata.version('onnx')))
+        exported_with=dict(torch=torch.__version__, onnx=importlib.metadata.version('onnx')))
     save_json(meta, fname.with_suffix('.json'))
     return fname
 
 # %% ../nbs/18_serve.ipynb
 ENGINES = ('torch', 'onnx')
 
-def engine_model(path:Path, # a run folder, a model.json, model.safetensors or a .onnx with its .json
-                 engine:str='onnx', # one of `ENGINES`
-                 cpu:bool=None # PyTorch engine: stay on the CPU even with a GPU
-                ) -> tuple:
+def engine_model(
+    path:Path, # a run folder, a model.json, model.safetensors or a .onnx with its .json
+    engine:str='onnx', # one of `ENGINES`
+    cpu:bool=None, # PyTorch engine: stay on the CPU even with a GPU
+) -> tuple:
     "`(meta, run, parallel)` for `predict_batches`: the model's json, the engine's runner and its batches at once; nothing unpickled."
     path = Path(path)
     if engine not in ENGINES: raise SeedlingError(f"Unknown engine {engine!r}: use {' or '.join(ENGINES)}.")
     if path.suffix == '.pkl': raise SeedlingError(f"The {engine} engine reads the safe format, not a pickle ({path}). "
-                                                  f"Fix: pass the run folder or its model.json (seedling_export {path} --onnx OUT.onnx writes one).")
+        f"Fix: pass the run folder or its model.json (seedling_export {path} --onnx OUT.onnx writes one).")
     if engine == 'torch':
         learn = load_safe(path)
         return learn.meta, torch_runner(learn.model, 'cpu' if cpu else None), 1
     onnx = path/'model.onnx' if path.is_dir() else path.with_suffix('.onnx')
     if not onnx.is_file(): raise SeedlingError(f"No ONNX model {onnx} for {path}. Fix: seedling_export {path} --onnx {onnx}")
     meta = read_meta(onnx.with_suffix('.json'))
-    if 'onnx' not in meta: raise SeedlingError(f"{onnx.with_suffix('.json')} does not describe {onnx} (no \"onnx\" entry). Fix: seedling_export MODEL --onnx {onnx}")
-    return meta, onnx_runner(onnx), cpu_cores()
+    if 'onnx' not in meta:
+        raise SeedlingError(f"{onnx.with_suffix('.json')} does not describe {onnx} (no \"onnx\" entry). Fix: seedling_export MODEL --onnx {onnx}")
+    return meta, onnx_runner(check_model_file(onnx)), cpu_cores()
 
-def engine_predict_folder(model:Path, folder:Path, # the model (see `engine_model`) and the images
-                          engine:str='onnx', bs:int=64, skip_bad:bool=False,
-                          n_tta:int=0, # 0: no TTA; else the first `n_tta` dihedral views
-                          cpu:bool=None) -> pd.DataFrame:
+def engine_predict_folder(
+    model:Path, folder:Path, # the model (see `engine_model`) and the images
+    engine:str='onnx', bs:int=64, skip_bad:bool=False,
+    n_tta:int=0, # 0: no TTA; else the first `n_tta` dihedral views
+    cpu:bool=None,
+) -> pd.DataFrame:
     "`predict_folder`'s table (file, species, prob, one column per class) from the fast engine."
     meta, run, parallel = engine_model(model, engine, cpu)
     files = test_images(folder, skip_bad, check=skip_bad)  # without skip_bad, the one decode below finds a bad file
     try: probs = predict_batches(run, ImagePrep(meta), files, bs, n_tta, parallel=parallel)
-    except DECODE_ERRORS: usable_images(files); raise  # the SeedlingError naming every file that does not decode
+    except DECODE_ERRORS:
+        usable_images(files)  # the SeedlingError naming every file that does not decode
+        raise
     return probs_table(probs, probs.argmax(1), meta['classes'], files, Path(folder))
+
+# %% ../nbs/18_serve.ipynb
+def is_onnx(fname:Path) -> bool:
+    "Whether `fname` looks like an ONNX model: a protobuf `ModelProto` starts with its `ir_version` field (byte 0x08)."
+    try:
+        with open(fname, 'rb') as f: return f.read(1) == b'\x08'
+    except OSError: return False
+
+def export_targets(
+    onnx:str=None, # --onnx: the .onnx to write (its json beside it)
+    safe:str=None, # --safe: the folder for model.safetensors and model.json
+) -> list:
+    "Every file `seedling_export` would write, each checked with `check_output`; a `SeedlingError` for the first it may not write."
+    if onnx and Path(onnx).suffix != '.onnx': raise SeedlingError(f"--onnx {onnx}: the name must end in .onnx (its json is written beside it).")
+    desc = 'model description (model.json)'
+    res = [check_output(onnx, '--onnx', 'ONNX model', is_onnx), check_output(Path(onnx).with_suffix('.json'), '--onnx', desc, is_model_json)] if onnx else []
+    if safe: res += [check_output(Path(safe)/'model.json', '--safe', desc, is_model_json),
+        check_output(Path(safe)/'model.safetensors', '--safe', 'safetensors file', lambda f: f.suffix == '.safetensors')]
+    return res
 
 # %% ../nbs/18_serve.ipynb
 @call_parse
@@ -166,6 +197,7 @@ def seedling_export(
     "Export a trained model: ONNX (dynamic batch axis) for ONNX Runtime, or the safe pair from a pickle."
     with command_guard():
         if not (onnx or safe): raise SeedlingError("Pass --onnx OUT.onnx and/or --safe DIR: nothing to write.")
+        export_targets(onnx, safe)  # before the model is loaded
         learn = load_model(model, cpu=True)
         if safe: print(f"wrote {save_safe(learn, safe)} and {Path(safe)/'model.safetensors'}")
         if onnx: print(f"wrote {export_onnx(learn, onnx, opset)} (opset {opset}) and {Path(onnx).with_suffix('.json')}")

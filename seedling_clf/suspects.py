@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_suspects.ipynb 4
 from __future__ import annotations
-import json, time
+import hashlib, json, time
 from .core import *
 import numpy as np, pandas as pd
 from sklearn.model_selection import StratifiedKFold
@@ -12,24 +12,26 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.pipeline import make_pipeline
 from fastai.vision.all import *
-from .data import labelled_images, file_hash, stratified_splitter
+from .data import labelled_images, file_hash, stratified_splitter, open_image
 from .features import extract_features
 from .inference import load_model
 
 # %% auto 0
 __all__ = ['RANK_COLUMNS', 'oof_probs', 'flag_reasons', 'rank_labels', 'ranking_root', 'plot_suspects', 'write_ranking',
-           'model_split', 'training_side', 'rank_dataset']
+           'ranking_hash', 'model_split', 'training_side', 'rank_dataset']
 
 # %% ../nbs/14_suspects.ipynb
-def oof_probs(feats:np.ndarray, # one row of features per image
-              y, # class index of each image
-              n_classes:int=None, # number of classes (default: max(y)+1)
-              folds:int=5, # k of the stratified k-fold
-              seed:int=42, # seeds the folds
-              C:float=1.0 # inverse regularization of the logistic regression
-             ) -> np.ndarray:
+def oof_probs(
+    feats:np.ndarray, # one row of features per image
+    y, # class index of each image
+    n_classes:int=None, # number of classes (default: max(y)+1)
+    folds:int=5, # k of the stratified k-fold
+    seed:int=42, # seeds the folds
+    C:float=1.0, # inverse regularization of the logistic regression
+) -> np.ndarray:
     "Out-of-fold class probabilities: each row from a logistic-regression head trained on the other folds."
-    y = np.asarray(y); n_classes = ifnone(n_classes, int(y.max())+1)
+    y = np.asarray(y)
+    n_classes = ifnone(n_classes, int(y.max())+1)
     counts = np.bincount(y, minlength=n_classes)
     if counts[counts > 0].min() < 2: raise SeedlingError("Every class needs at least 2 images for out-of-fold predictions.")
     folds = int(min(folds, counts[counts > 0].min()))
@@ -42,11 +44,12 @@ def oof_probs(feats:np.ndarray, # one row of features per image
     return probs
 
 # %% ../nbs/14_suspects.ipynb
-def flag_reasons(probs:np.ndarray, # class probabilities, one row per image
-                 y, # class index of each image's given label
-                 wrong:float=0.9, # confidently wrong: another class predicted above this probability
-                 torn:tuple=(0.5, 0.6) # torn: top probability within this range (inclusive)
-                ) -> list:
+def flag_reasons(
+    probs:np.ndarray, # class probabilities, one row per image
+    y, # class index of each image's given label
+    wrong:float=0.9, # confidently wrong: another class predicted above this probability
+    torn:tuple=(0.5, 0.6), # torn: top probability within this range (inclusive)
+) -> list:
     "Why each image is suspicious: 'confidently wrong', 'torn', both ('; '-joined) or ''."
     y, pred, top = np.asarray(y), probs.argmax(1), probs.max(1)
     res = []
@@ -60,32 +63,32 @@ def flag_reasons(probs:np.ndarray, # class probabilities, one row per image
 # %% ../nbs/14_suspects.ipynb
 RANK_COLUMNS = ['rank', 'file', 'label', 'predicted', 'prob', 'reason', 'decision', 'prob_label', 'loss', 'md5']
 
-def rank_labels(learn:Learner, # a classifier (e.g. `load_model('model.pkl')`): only its body is used
-                data:Path=None, # dataset root or class-folder root; default: the bundled sample
-                files:list=None, # rank only these labelled images (e.g. the training side of a split)
-                folds:int=5, # k of the stratified k-fold heads
-                wrong:float=0.9, # confidently wrong: another class above this probability
-                torn:tuple=(0.5, 0.6), # torn: top probability in this range
-                seed:int=42, # seeds the folds
-                C:float=1.0, # inverse regularization of the heads
-                bs:int=64, # batch size of the feature extraction
-                skip_bad:bool=False, # leave unreadable images out instead of stopping
-                feats:np.ndarray=None # embeddings of `files` if already computed (default: `extract_features`)
-               ) -> pd.DataFrame:
+def rank_labels(
+    learn:Learner, # a classifier (e.g. `load_model('model.pkl')`): only its body is used
+    data:Path=None, # dataset root or class-folder root; default: the bundled sample
+    files:list=None, # rank only these labelled images (e.g. the training side of a split)
+    folds:int=5, # k of the stratified k-fold heads
+    wrong:float=0.9, # confidently wrong: another class above this probability
+    torn:tuple=(0.5, 0.6), # torn: top probability in this range
+    seed:int=42, # seeds the folds
+    C:float=1.0, # inverse regularization of the heads
+    bs:int=64, # batch size of the feature extraction
+    skip_bad:bool=False, # leave unreadable images out instead of stopping
+    feats:np.ndarray=None, # embeddings of `files` if already computed (default: `extract_features`)
+) -> pd.DataFrame:
     "Every labelled image with its out-of-fold prediction, loss and flags, most suspicious first."
     root = train_folder(data or sample_path())
     files = L(files) if files is not None else labelled_images(root, skip_bad=skip_bad)
     labels = [parent_label(f) for f in files]
-    vocab = sorted(set(labels)); y = np.array([vocab.index(l) for l in labels])
+    vocab = sorted(set(labels))
+    y = np.array([vocab.index(l) for l in labels])
     if feats is None: feats = extract_features(learn, files, bs=bs)
     if len(feats) != len(files): raise SeedlingError(f"{len(feats)} embeddings for {len(files)} images: pass the embeddings of `files`, in order.")
     probs = oof_probs(np.asarray(feats), y, len(vocab), folds=folds, seed=seed, C=C)
     p_label = probs[np.arange(len(y)), y]
     df = pd.DataFrame(dict(file=[Path(f).relative_to(root).as_posix() for f in files], label=labels,
-                           predicted=[vocab[i] for i in probs.argmax(1)], prob=probs.max(1).round(4),
-                           reason=flag_reasons(probs, y, wrong, torn), decision='',
-                           prob_label=p_label.round(4), loss=(-np.log(np.clip(p_label, 1e-7, 1))).round(4),
-                           md5=[file_hash(f) for f in files]))
+        predicted=[vocab[i] for i in probs.argmax(1)], prob=probs.max(1).round(4), reason=flag_reasons(probs, y, wrong, torn), decision='',
+        prob_label=p_label.round(4), loss=(-np.log(np.clip(p_label, 1e-7, 1))).round(4), md5=[file_hash(f) for f in files]))
     df = df.assign(_f=df.reason == '').sort_values(['_f', 'loss'], ascending=[True, False], kind='stable').drop(columns='_f')
     df.insert(0, 'rank', range(1, len(df)+1))
     df = df.reset_index(drop=True)
@@ -99,13 +102,14 @@ def ranking_root(ranking:pd.DataFrame, data:Path=None) -> Path:
     return Path(ranking.attrs['root'])
 
 # %% ../nbs/14_suspects.ipynb
-def plot_suspects(ranking:pd.DataFrame, # from `rank_labels` (or a suspects CSV read back)
-                  data:Path=None, # dataset root or class-folder root; default: the ranking's own
-                  n:int=30, # how many of the top rows
-                  ncols:int=6, # images per row
-                  flagged_only:bool=True, # show flagged images only
-                  fname:Path=None # where to save the PNG
-                 ):
+def plot_suspects(
+    ranking:pd.DataFrame, # from `rank_labels` (or a suspects CSV read back)
+    data:Path=None, # dataset root or class-folder root; default: the ranking's own
+    n:int=30, # how many of the top rows
+    ncols:int=6, # images per row
+    flagged_only:bool=True, # show flagged images only
+    fname:Path=None, # where to save the PNG
+):
     "A grid of the most suspicious images: given label, predicted label and probability."
     root = ranking_root(ranking, data)
     rows = ranking[ranking.reason.fillna('') != ''] if flagged_only else ranking
@@ -114,54 +118,62 @@ def plot_suspects(ranking:pd.DataFrame, # from `rank_labels` (or a suspects CSV 
     fig, axs = plt.subplots(nrows, ncols, figsize=(2.2*ncols, 2.6*nrows), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for ax, r in zip(axs.flat, rows.itertuples()):
-        ax.imshow(Image.open(root/r.file).convert('RGB'))
+        ax.imshow(open_image(root/r.file))
         color = 'red' if 'wrong' in str(r.reason) else 'darkorange' if r.reason else 'black'
         ax.set_title(f"given: {r.label}\npredicted: {r.predicted} {float(r.prob):.2f}", fontsize=8, color=color)
     if not len(rows): axs[0, 0].text(0.5, 0.5, 'no image flagged', ha='center')
     fig.suptitle('Top suspects: given label, predicted label and its probability (red: confidently wrong, orange: torn)', fontsize=9)
     fig.tight_layout()
-    if fname: fig.savefig(fname, dpi=90); plt.close(fig)
-    return fig
+    return save_figure(fig, fname, dpi=90)
 
 # %% ../nbs/14_suspects.ipynb
 def write_ranking(ranking:pd.DataFrame, fname:Path) -> Path:
-    "Write the ranking (with its empty `decision` column) as a CSV."
-    fname = Path(fname); fname.parent.mkdir(parents=True, exist_ok=True)
-    ranking.to_csv(fname, index=False)
-    return fname
+    "Write the ranking (with its empty `decision` column) as a CSV (`write_csv`)."
+    return write_csv(ranking, fname)
+
+def ranking_hash(
+    ranking:pd.DataFrame, # a ranking, or a decisions CSV read back (`file` and `md5` columns)
+) -> str:
+    "SHA-256 of the ranking's sorted `(file, md5)` pairs (blanks stripped): the same for a CSV whatever its decisions and row order."
+    col = lambda c: ranking[c].astype(str).str.strip() if c in ranking else pd.Series([''] * len(ranking))
+    return hashlib.sha256(json.dumps(sorted(zip(col('file'), col('md5')))).encode()).hexdigest()
 
 # %% ../nbs/14_suspects.ipynb
-def model_split(model:Path # a model.pkl; seedling_train writes metrics.json beside it
-               ) -> dict:
+def model_split(
+    model:Path, # a run folder or its model file; seedling_train writes metrics.json into the run folder
+) -> dict:
     "`valid_pct` and `seed` of the split `model` was validated on (from its metrics.json; empty: `stratified_splitter`'s defaults)."
-    meta = Path(model).parent/'metrics.json'
-    settings = json.loads(meta.read_text()).get('settings', {}) if meta.is_file() else {}
+    meta = (Path(model) if Path(model).is_dir() else Path(model).parent)/'metrics.json'
+    metrics = read_json(meta) if meta.is_file() else {}
+    settings = metrics.get('settings', {}) if isinstance(metrics, dict) else {}
     return {k: settings[k] for k in ('valid_pct', 'seed') if k in settings}
 
-def training_side(files, # labelled images (from `labelled_images`)
-                  valid_pct:float=0.2, seed:int=42 # the split (as `stratified_splitter`); valid_pct 0: every file
-                 ) -> L:
+def training_side(
+    files, # labelled images (from `labelled_images`)
+    valid_pct:float=0.2, seed:int=42, # the split (as `stratified_splitter`); valid_pct 0: every file
+) -> L:
     "The files of `files` on the training side of the stratified split."
     files = L(files)
     return files[stratified_splitter(valid_pct, seed)(files)[0]] if valid_pct else files
 
-
 # %% ../nbs/14_suspects.ipynb
-def rank_dataset(model:Path, data:Path=None, out:Path='runs/clean', folds:int=5, wrong:float=0.9,
-                 torn:tuple=(0.5, 0.6), top:int=30, seed:int=42, C:float=1.0, bs:int=64, skip_bad:bool=False,
-                 include_valid:bool=False # also rank the model's validation images (default: the training side only)
-                ) -> pd.DataFrame:
+def rank_dataset(
+    model:Path, data:Path=None, out:Path='runs/clean', folds:int=5, wrong:float=0.9,
+    torn:tuple=(0.5, 0.6), top:int=30, seed:int=42, C:float=1.0, bs:int=64, skip_bad:bool=False,
+    include_valid:bool=False, # also rank the model's validation images (default: the training side only)
+) -> pd.DataFrame:
     "Rank `data` with the body of `model` and write OUT/suspects.csv, suspects.png and clean.json."
+    out = check_output(out, '--out', folder=True)
     learn = load_model(model)
     root = train_folder(data or sample_path())
     split = dict(valid_pct=0) if include_valid else model_split(model)
     files = training_side(labelled_images(root, skip_bad=skip_bad), **split)
     df = rank_labels(learn, root, files=files, folds=folds, wrong=wrong, torn=torn, seed=seed, C=C, bs=bs)
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
     write_ranking(df, out/'suspects.csv')
     plot_suspects(df, root, n=top, fname=out/'suspects.png')
     counts = {k: int(df.reason.str.contains(k).sum()) for k in ['confidently wrong', 'torn']}
-    save_json(dict(data=str(Path(root).resolve()), model=str(Path(model).resolve()), n_images=len(df), folds=folds,
-                   wrong=wrong, torn=list(torn), seed=seed, C=C, split=split or 'default', flagged=int((df.reason != '').sum()), counts=counts,
-                   time=time.strftime('%Y-%m-%dT%H:%M:%S')), out/'clean.json')
+    meta = dict(data=str(Path(root).resolve()), model=str(Path(model).resolve()), n_images=len(df), folds=folds, wrong=wrong, torn=list(torn),
+        seed=seed, C=C, split=split or 'default', flagged=int((df.reason != '').sum()), counts=counts, files_sha256=ranking_hash(df),
+        time=time.strftime('%Y-%m-%dT%H:%M:%S'))
+    save_json(meta, out/'clean.json')
     return df

@@ -39,8 +39,7 @@ def plot_history(
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend()
     fig.tight_layout()
-    if fname: fig.savefig(fname, dpi=100); plt.close(fig)
-    return fig
+    return save_figure(fig, fname, dpi=100)
 
 # %% ../nbs/11_train.ipynb
 RUN_OUTPUTS = (  # what a run writes into its folder (a new run removes an earlier run's)
@@ -52,7 +51,7 @@ def start_run(
     out:Path, resume:bool=False # continuing the run in `out`: keep its files
 ) -> Path:
     "Create `out`; unless resuming, remove an earlier run's files (`RUN_OUTPUTS`) so that none of them passes for this run's."
-    out = Path(out)
+    out = check_output(out, '--out', folder=True)
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
         for f in [f for pat in RUN_OUTPUTS for f in out.glob(pat) if f.is_file()]: f.unlink()
@@ -68,7 +67,7 @@ def write_outputs(
     out = Path(out)
     if 'confusion_matrix' in metrics: plot_confusion(metrics['confusion_matrix'], learn.dls.vocab, out/'confusion_matrix.png')
     if history: plot_history(history, out/'losses.png')
-    pd.DataFrame(history).to_csv(out/'history.csv', index=False)
+    write_csv(pd.DataFrame(history), out/'history.csv', lineterminator='\n')
     with step('export') as res:
         export_model(learn, out/'model.pkl')
         safe = isinstance(getattr(learn, 'arch', None), str)

@@ -5,7 +5,7 @@ that never started, and every file in the working directory unchanged (same path
 
 Bad images are made here with PIL, never committed. Cases that fail before training import no more than the
 tool itself does; the trainer's cases pass `--no_lr_find` and a tiny size so that a regression fails fast."""
-import hashlib, os, re, shutil, subprocess, sys, time
+import hashlib, json, os, re, shutil, struct, subprocess, sys, time, zlib
 from dataclasses import fields
 from pathlib import Path
 import numpy as np
@@ -48,6 +48,20 @@ def odd_images(folder):
     im.resize((5000, 5000)).save(folder/'huge.png', compress_level=1)
 
 ACCEPTED = ['!rgba.png', '!gray.png', '!gray16.png', '!cmyk.jpg', '!one_pixel.png', '!huge.png']  # '!': must not be named
+
+def _png_chunk(kind, data): return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+
+def bomb(fn, side=30_000):
+    "A decompression bomb: a PNG of a few hundred bytes that declares `side` x `side` pixels of 8-bit gray."
+    ihdr = _png_chunk(b'IHDR', struct.pack('>IIBBBBB', side, side, 8, 0, 0, 0, 0))
+    fn.write_bytes(b'\x89PNG\r\n\x1a\n' + ihdr + _png_chunk(b'IDAT', zlib.compress(b'\0' * 64)) + _png_chunk(b'IEND', b''))
+
+def big_png(fn, side=12_000):
+    "A real, complete `side` x `side` black PNG (8-bit gray, about 140 KB at 12,000 px), compressed row by row."
+    z, row = zlib.compressobj(9), b'\0' * (side + 1)  # each row: filter byte 0, then the pixels
+    data = b''.join(z.compress(row) for _ in range(side)) + z.flush()
+    ihdr = _png_chunk(b'IHDR', struct.pack('>IIBBBBB', side, side, 8, 0, 0, 0, 0))
+    fn.write_bytes(b'\x89PNG\r\n\x1a\n' + ihdr + _png_chunk(b'IDAT', data) + _png_chunk(b'IEND', b''))
 
 # ---- the cases: each `setup(d, model)` prepares the working directory `d` and returns (tool args, names the error must contain)
 
@@ -189,6 +203,97 @@ CASES = {
     'report run folder missing': _report_missing_run,
 }
 
+# ---- hostile and odd input (round two): each hole of the issue, on the current code, as a user meets it
+
+def _csv_over_weights(d, m):
+    shutil.copytree(sample_path()/'test', d/'imgs')
+    return ['seedling_predict', '--model', 'run', '--images', 'imgs', '--csv', 'run/model.safetensors'], \
+        ['--csv run/model.safetensors exists and is not a submission CSV']
+def _csv_over_image(d, m):
+    shutil.copytree(sample_path()/'test', d/'imgs'); img = sorted(os.listdir(d/'imgs'))[0]
+    return ['seedling_predict', '--model', m, '--images', 'imgs', '--csv', f'imgs/{img}'], [f'--csv imgs/{img} exists and is not a submission CSV']
+
+def edit_model_json(**kv):
+    "A case: run/model.json with `kv` set (a dict value edits its preprocessing), predicted with."
+    def setup(d, m):
+        meta = json.loads((d/'run'/'model.json').read_text())
+        for k, v in kv.items():
+            if isinstance(v, dict): meta['preprocessing'].update(v)
+            else: meta[k] = v
+        (d/'run'/'model.json').write_text(json.dumps(meta))
+        shutil.copytree(sample_path()/'test', d/'imgs')
+        return ['seedling_predict', '--model', 'run', '--images', 'imgs', '--csv', 'sub.csv'], ['run/model.json']
+    return setup
+
+def weights_elsewhere(weights, *names):
+    "A case: run/model.json names `weights`; a copy of the real weights, one value changed, is put where it points (inside d)."
+    def setup(d, m):
+        args, _ = edit_model_json(weights=weights)(d, m)
+        target = d/'run'/weights
+        if not weights.startswith('/'):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            b = bytearray((d/'run'/'model.safetensors').read_bytes()); b[-1] ^= 1; target.write_bytes(bytes(b))
+        return args, list(names)
+    return setup
+
+def _corrupt_json(d, m):
+    args, names = edit_model_json()(d, m)
+    (d/'run'/'model.json').write_text((d/'run'/'model.json').read_text()[:-40])
+    return args, [*names, 'not valid JSON']
+
+def _loop_in_train(d, m):
+    root = dataset(d); (root/'Maize'/'loop').symlink_to('..')
+    return ['seedling_train', '--data', 'data', '--out', 'run'], ['data/train/Maize/loop is a symbolic link', 'a loop']
+def _loop_in_test(d, m):
+    shutil.copytree(sample_path()/'test', d/'imgs'); (d/'imgs'/'self').symlink_to('.')
+    return ['seedling_predict', '--model', m, '--images', 'imgs', '--check'], ['imgs/self is a symbolic link', 'a loop']
+def _loop_in_audit(d, m):
+    root = dataset(d); (root/'Maize'/'loop').symlink_to('..')
+    return ['seedling_audit', '--data', 'data', '--out', 'audit'], ['data/train/Maize/loop is a symbolic link']
+
+def _clean_into_linked_class(d, m):
+    root = dataset(d); (d/'elsewhere').mkdir(); shutil.move(root/'Maize', d/'elsewhere'/'Maize')
+    (root/'Maize').symlink_to(Path('..')/'..'/'elsewhere'/'Maize')
+    maize, charlock = [f'{c}/{sorted(os.listdir(root/c))[0]}' for c in ('Maize', 'Charlock')]
+    (d/'decisions.csv').write_text(f'file,decision\n{maize},exclude\n{charlock},Maize\n')
+    return ['seedling_clean', '--apply', 'decisions.csv', '--data', 'data'], \
+        [f'data/train/{maize} lies outside data/train', f"data/train/Maize/{charlock.split('/')[1]} would lie outside"]
+def _clean_json_elsewhere(d, m):
+    dataset(d); (d/'other'/'secret').mkdir(parents=True); (d/'other'/'secret'/'passwords.txt').write_text('hunter2')
+    (d/'clean').mkdir(); (d/'clean'/'suspects.csv').write_text('file,decision\nsecret/passwords.txt,exclude\n')
+    (d/'clean'/'clean.json').write_text(json.dumps({'data': str(d/'other')}))
+    return ['seedling_clean', '--apply', 'clean/suspects.csv'], ['clean/clean.json does not record the ranking in clean/suspects.csv', '--data']
+
+HOSTILE = {
+    # 1. an output replaces only what the command writes
+    'csv would replace the model weights': _csv_over_weights,
+    'csv would replace an input image': _csv_over_image,
+    # 2. model.json names its weights by a bare name, and every file loaded is checked against the run's record
+    'model.json weights outside its folder': weights_elsewhere('../other_run/tampered.safetensors', 'run/model.json',
+                                                               "names the weights '../other_run/tampered.safetensors'"),
+    'model.json weights an absolute path': weights_elsewhere('/etc/passwd', 'run/model.json', "'/etc/passwd'"),
+    'model.json weights a device': weights_elsewhere('/dev/zero', 'run/model.json', "'/dev/zero'"),
+    'model.json weights a file the run did not write': weights_elsewhere('tampered.safetensors', 'run/tampered.safetensors', 'run/run.json'),
+    # 4. symbolic links: a loop is named
+    'symlink loop in training data': _loop_in_train,
+    'symlink loop in test images': _loop_in_test,
+    'symlink loop in audited data': _loop_in_audit,
+    # 5. decompression bombs and huge images are decode errors, named
+    'decompression bomb in test images': bad_image_in_test(bomb, 'bomb.png', names=['test images/bomb.png: too large']),
+    'decompression bomb in training data': bad_image_in_data(bomb, 'bomb.png'),
+    'image over the pixel limit in training data': bad_image_in_data(big_png, 'big.png'),
+    # 6. seedling_clean moves only images inside the real dataset, in the dataset its own ranking recorded
+    'clean apply through a symlinked class folder': _clean_into_linked_class,
+    'clean.json beside the CSV points elsewhere': _clean_json_elsewhere,
+    # 8. a corrupt model.json is one error line
+    'model.json not valid JSON': _corrupt_json,
+    'model.json duplicate class names': lambda d, m: (edit_model_json(classes=['Maize'] * 12)(d, m)[0], ['run/model.json', "'Maize' more than once"]),
+    'model.json size 0 x 0': lambda d, m: (edit_model_json(preprocessing={'size': [0, 0]})(d, m)[0], ['run/model.json', 'input size [0, 0]']),
+    'model.json unknown resample': lambda d, m: (edit_model_json(preprocessing={'resample': 'sharpest'})(d, m)[0], ['run/model.json', "resample 'sharpest'"]),
+}
+CASES.update(HOSTILE)
+NEEDS_RUN = {k for k in HOSTILE if 'model.json' in k or 'weights' in k}  # a run folder with the safe pair and a record
+
 # ---- `--resume` with a changed option: one case per field of the recipe (`TrainConfig`), each changed to another
 # value that `train_config` accepts, against the checkpoint of a run killed after its first epoch (`interrupted_run`)
 
@@ -246,6 +351,7 @@ CASES.update(RESUME_CASES)
 
 NEEDS_MODEL = {k for k in CASES if k.startswith(('zero-byte test', 'truncated test', 'text as a PNG in test', 'skip_bad, every test',
                                                    'odd but valid test', 'csv ', 'images folder', 'no --images', 'unknown vote', 'clean with'))}
+NEEDS_MODEL |= {'csv would replace an input image', 'symlink loop in test images', 'decompression bomb in test images'}
 
 
 @pytest.fixture(scope='session')
@@ -256,6 +362,22 @@ def model_file(tmp_path_factory):
     fn = tmp_path_factory.mktemp('model')/'model.pkl'
     seedling_learner(seedling_dls(size=32, bs=16)).export(fn)
     return fn
+
+
+@pytest.fixture(scope='session')
+def safe_run(tmp_path_factory):
+    "A run folder as seedling_train leaves it, for loading: model.pkl, the safe pair (untrained, 32 px) and a run.json listing their hashes."
+    from seedling_clf.core import save_json
+    from seedling_clf.data import seedling_dls
+    from seedling_clf.models import seedling_learner
+    from seedling_clf.model_file import save_safe
+    from seedling_clf.records import model_hashes, RECORD_FILE
+    d = tmp_path_factory.mktemp('safe_run')
+    learn = seedling_learner(seedling_dls(size=32, bs=16))
+    learn.export(d/'model.pkl')
+    save_safe(learn, d)
+    save_json(dict(models=model_hashes(d)), d/RECORD_FILE)
+    return d
 
 
 @pytest.fixture(scope='session')
@@ -281,15 +403,8 @@ def run_in(d, tool, *args, timeout=900):  # generous: on a loaded 2-core machine
 def test_enough_cases(): assert len(CASES) >= 35
 
 
-@pytest.mark.parametrize('case', list(CASES), ids=[re.sub(r'\W+', '_', k) for k in CASES])
-def test_bad_input(case, tmp_path, request):
-    d = tmp_path/'work dir é'; d.mkdir()
-    m = None
-    if case in NEEDS_MODEL: m = 'model.pkl'; shutil.copy(request.getfixturevalue('model_file'), d/m)
-    if case in RESUME_CASES: shutil.copytree(request.getfixturevalue('interrupted_run'), d/'run')
-    (tool, *args), names = CASES[case](d, m)
-    before = state(d)
-    res = run_in(d, tool, *args)
+def assert_refused(res, names):
+    "`res` (a finished command) refused its input as bad input must be: exit 2, one `error:` line, every one of `names` said, no traceback."
     assert 'Traceback' not in res.stderr, res.stderr[-3000:]
     assert res.returncode == 2, (res.returncode, res.stdout[-2000:], res.stderr[-2000:])
     errors = [l for l in res.stderr.splitlines() if 'error:' in l]
@@ -297,4 +412,17 @@ def test_bad_input(case, tmp_path, request):
     for n in names:  # a listing may follow the error line
         if n.startswith('!'): assert n[1:] not in res.stderr, (n, res.stderr)
         else: assert n in res.stderr, (n, res.stderr)
+
+
+@pytest.mark.parametrize('case', list(CASES), ids=[re.sub(r'\W+', '_', k) for k in CASES])
+def test_bad_input(case, tmp_path, request):
+    d = tmp_path/'work dir é'; d.mkdir()
+    m = None
+    if case in NEEDS_MODEL: m = 'model.pkl'; shutil.copy(request.getfixturevalue('model_file'), d/m)
+    if case in NEEDS_RUN: shutil.copytree(request.getfixturevalue('safe_run'), d/'run')
+    if case in RESUME_CASES: shutil.copytree(request.getfixturevalue('interrupted_run'), d/'run')
+    (tool, *args), names = CASES[case](d, m)
+    before = state(d)
+    res = run_in(d, tool, *args)
+    assert_refused(res, names)
     assert state(d) == before, 'files in the working directory changed (or an output folder was left)'

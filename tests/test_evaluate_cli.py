@@ -121,10 +121,10 @@ def test_report_html_is_self_contained(trained_model, tmp_path):
     assert str(page) in res.stdout
     h = page.read_text()
     for sec in ['Metrics', 'Settings', 'Data audit', 'Learning-rate finder', 'Training curves', 'Confusion matrix',
-                'Per-class scores', 'Top losses']:
+                'Per-class scores', 'Top losses', 'Most confused pair']:
         assert f'>{sec}</h2>' in h, sec
     srcs = re.findall(r'<img src="([^"]*)"', h)
-    assert len(srcs) == 7
+    assert len(srcs) == 7 + (run_dir/'eval'/'confused_pair.png').exists()  # the pair's heatmaps when the model confused two classes
     for s in srcs:
         assert s.startswith('data:image/png;base64,')
         assert base64.b64decode(s.split(',', 1)[1])[:4] == b'\x89PNG'

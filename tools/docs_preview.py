@@ -10,7 +10,7 @@ and Quarto's cell options honoured (`echo: false` hides the code, `output: false
 nbdev's own `nbdev_proc_nbs` first installs Quarto when `quarto` is not on the PATH (with `sudo` and a download,
 then `pip install -e .[dev]` again): `proc_docs` runs the same steps without that one.
 """
-import argparse, re, shutil, sys, warnings
+import argparse, re, shutil, warnings
 from pathlib import Path
 
 import nbformat, yaml
@@ -28,6 +28,8 @@ def proc_docs(n_workers:int=2, force:bool=False):
     nbdev.quarto._ensure_quarto = lambda: None   # what `_pre_docs` calls first: installs Quarto and re-installs the package
     try: cache, cfg, path = nbdev.quarto._pre_docs(n_workers=n_workers, force=force)
     finally: nbdev.quarto._ensure_quarto = ensure_quarto
+    for nb in Path(cache).glob('*.ipynb'):  # a renamed notebook's old copy would render a stale page under the same name
+        if not (ROOT/'nbs'/nb.name).exists(): nb.unlink()
     return Path(cache)
 
 
@@ -94,7 +96,7 @@ def quarto_cells(nb, site:str, files:dict):
 def exporter():
     "nbconvert's HTML exporter with this preview's template (`tools/docs_template`: sidebar, title, offline)."
     return HTMLExporter(extra_template_basedirs=[str(TEMPLATE.parent)], template_name=TEMPLATE.name,
-                        exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
+        exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
 
 
 def build(out:Path=PREVIEW, proc:Path=None, n_workers:int=2) -> list:
@@ -115,7 +117,7 @@ def build(out:Path=PREVIEW, proc:Path=None, n_workers:int=2) -> list:
         nb = quarto_cells(nbs[n], site, files)
         nb.metadata['title'] = fms[n].get('title', Path(n).stem)
         res = dict(sidebar=sidebar, href=files[n], site_title=sidebar[0]['title'], title=nb.metadata['title'],
-                   description=fms[n].get('description', ''), metadata=dict(name=Path(n).stem))
+            description=fms[n].get('description', ''), metadata=dict(name=Path(n).stem))
         html, _ = exp.from_notebook_node(nb, resources=res)
         html = re.sub(r'(<h[1-6] id="|<a class="anchor-link" href="#)([^"]+)"', lambda m: m[1] + m[2].lower() + '"', html)  # Quarto's (Pandoc's) ids: nbdev's links use them
         (Path(out)/files[n]).write_text(html, encoding='utf-8')
@@ -130,4 +132,4 @@ if __name__ == '__main__':
     a = ap.parse_args()
     pages = build(Path(a.out), a.proc, a.n_workers)
     print(f"wrote {len(pages)} pages to {Path(a.out).resolve().relative_to(ROOT) if Path(a.out).resolve().is_relative_to(ROOT) else a.out}: "
-          + ' '.join(p.name for p in pages))
+        + ' '.join(p.name for p in pages))

@@ -48,8 +48,8 @@ def out_size(out) -> int: return len(json.dumps(out))
 
 
 MACHINE_PATHS = [(re.compile(re.escape(str(ROOT)) + r'/?'), ''),              # this checkout: paths read from the repo root
-                 (re.compile(r'/tmp/ipykernel_\d+/\d+\.py'), '<cell>'),      # the code of a cell
-                 (re.compile(r'/tmp/tmp[\w.-]+'), '<tmp>')]                   # a tempfile folder of a test cell
+    (re.compile(r'/tmp/ipykernel_\d+/\d+\.py'), '<cell>'),      # the code of a cell
+    (re.compile(r'/tmp/tmp[\w.-]+'), '<tmp>')]                   # a tempfile folder of a test cell
 
 
 def scrub_paths(text:str) -> str:
@@ -126,7 +126,8 @@ if __name__ == '__main__':
     failed = []
     for p in a.notebooks or sorted(NBS.glob('*.ipynb')):
         try: print(f"{p}: executed in {execute(p, a.timeout, a.skip_flagged, max_lines=a.max_lines, max_kb=a.max_kb):.0f} s, "
-                   f"{Path(p).stat().st_size//1024} KB", flush=True)
+            f"{Path(p).stat().st_size//1024} KB", flush=True)
         except CellExecutionError as e:
-            failed.append(str(p)); print(f"{p}: FAILED, left unchanged\n{str(e)[-3000:]}", flush=True)
+            failed.append(str(p))
+            print(f"{p}: FAILED, left unchanged\n{str(e)[-3000:]}", flush=True)
     sys.exit(1 if failed else 0)

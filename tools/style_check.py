@@ -50,7 +50,7 @@ def main():
         total, lines = total + len(f), lines + n
         rules = sorted({r for _, r in f}, key=lambda r: -sum(x == r for _, x in f))
         print(f"{d}/: {len(f)} findings in {n} code lines ({1000*len(f)/max(n, 1):.1f} per 1,000)"
-              + (': ' + ', '.join(f"{r} {sum(x == r for _, x in f)}" for r in rules) if f else ''))
+            + (': ' + ', '.join(f"{r} {sum(x == r for _, x in f)}" for r in rules) if f else ''))
     rate = 1000 * total / max(lines, 1)
     print(f"all: {total} findings in {lines} code lines: {rate:.1f} per 1,000 (bar: {MAX_PER_1000})")
     if rate > MAX_PER_1000: problems.append(f"{rate:.1f} findings per 1,000 code lines, over {MAX_PER_1000}: run {CHKSTYLE} {' '.join(CHECKED)}")
