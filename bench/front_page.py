@@ -12,7 +12,8 @@ from pathlib import Path
 from common import REPO, RESULTS, WEAK_CLASS, bench_parser, md_table
 
 ROWS = [('stock fastai', 'foundation'), ('`fast`', 'seeds/fast'), ('`best`', 'seeds/best'),
-    ('stock fastai predict', 'inference/fastai'), ('PyTorch', 'inference/torch'), ('ONNX Runtime', 'inference/onnx')]
+    ('stock fastai predict', 'inference/fastai'), ('PyTorch', 'inference/torch'),
+    ('PyTorch `--bf16`', 'inference/torch_bf16'), ('ONNX Runtime', 'inference/onnx'), ('ONNX Runtime `--int8`', 'inference/onnx_int8')]
 STOCK = 'stock fastai fine_tune'  # foundation.json's row for stock fastai (its full run, or the earlier one kept)
 PICTURE = 'front_page.png'
 

@@ -85,15 +85,16 @@ class Checkpoint(Callback):
         save_checkpoint(self.learn, self.out)
 
 class Resume(Callback):
-    "Beside fastai's `SkipToEpoch` (which skips a resumed stage's done epochs): at its first epoch trained, or at the end if none is left, `load_checkpoint`."
-    order = SkipToEpoch.order + 1
-    def __init__(self, out:Path): self.out, self.loaded = Path(out), False
+    "Beside fastai's `SkipToEpoch` (which skips a resumed stage's done epochs): `load_checkpoint` at the first epoch trained, or at once if none is left."
+    order = SkipToEpoch.order + 1  # after `WeightAverage` too, whose average the checkpoint restores
+    def __init__(self, out:Path, start_epoch:int): self.out, self.start_epoch, self.loaded = Path(out), start_epoch, False
     def _load(self):
         if self.loaded: return
         load_checkpoint(self.learn, self.out)
         self.loaded = True
+    def before_fit(self):
+        if self.start_epoch >= self.n_epoch: self._load()  # killed after its last epoch: the callbacks' after_fit need the weights
     def before_epoch(self): self._load()  # SkipToEpoch, before it, cancels the skipped epochs
-    def after_fit(self): self._load()
 
 # %% ../nbs/10_checkpoint.ipynb
 def fit_plan(
@@ -105,5 +106,5 @@ def fit_plan(
     first, averaged = state.stage_index if resume else 0, None
     for i in range(first, len(state.plan)):
         again = resume and i == first
-        averaged = fit_plan_stage(learn, cfg, i, cbs + ([Resume(out)] if again else []), dls_at, out, state.epochs_done if again else 0)
+        averaged = fit_plan_stage(learn, cfg, i, cbs + ([Resume(out, state.epochs_done)] if again else []), dls_at, out, state.epochs_done if again else 0)
     return averaged

@@ -14,9 +14,9 @@ from .fastai_shims import non_blocking_batches
 # %% auto 0
 __all__ = ['WIDE_GRAY_MODES', 'DECODE_ERRORS', 'visible_files', 'has_image_ext', 'image_files', 'non_image_files', 'to_rgb',
            'pixel_limit', 'open_image', 'SeedlingImage', 'check_image', 'usable_images', 'labelled_images',
-           'stratified_splitter', 'seedling_tfms', 'label_of', 'seedling_block', 'deterministic_item_tfms',
-           'ItemCacheDL', 'NonBlockingDL', 'loader_settings', 'seedling_dls', 'dataset_labels', 'file_hash',
-           'duplicate_groups', 'plot_class_counts', 'plot_samples', 'audit']
+           'stratified_splitter', 'split_files', 'seedling_tfms', 'label_of', 'seedling_block',
+           'deterministic_item_tfms', 'ItemCacheDL', 'NonBlockingDL', 'loader_settings', 'seedling_dls',
+           'dataset_labels', 'file_hash', 'duplicate_groups', 'plot_class_counts', 'plot_samples', 'audit']
 
 # %% ../nbs/02_data.ipynb
 def _walk(
@@ -186,6 +186,17 @@ def stratified_splitter(
         tr, va = TrainTestSplitter(test_size=valid_pct, random_state=seed, stratify=[parent_label(items[i]) for i in labelled])(L(items)[labelled])
         return L(labelled[i] for i in tr) + [i for i, o in enumerate(items) if o in train_only], L(labelled[i] for i in va)
     return _split
+
+# %% ../nbs/02_data.ipynb
+def split_files(
+    data:Path=None, # dataset root or folder of class folders; default: the bundled sample
+    valid_pct:float=0.2, seed:int=42, # the stratified split
+    skip_bad:bool=False, # leave unreadable images out instead of stopping
+) -> tuple:
+    "`(train, valid)`: the labelled images of `data` on each side of the seeded, stratified split."
+    files = labelled_images(data or sample_path(), skip_bad=skip_bad)
+    tr, va = stratified_splitter(valid_pct, seed)(files)
+    return files[tr], files[va]
 
 # %% ../nbs/02_data.ipynb
 def seedling_tfms(

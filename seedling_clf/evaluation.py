@@ -11,7 +11,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from fastai.vision.all import *
 from fastai.interpret import ClassificationInterpretation
 from fastcore.script import call_parse
-from .data import labelled_images, stratified_splitter
+from .data import labelled_images, split_files
 from .inference import load_model, ensemble_probs, classification_metrics, plot_confusion
 from .recipe import TrainConfig, train_config, run_config
 from .train import train_classifier
@@ -29,9 +29,8 @@ def evaluation_files(
     skip_bad:bool=False # leave unreadable images out instead of stopping
 ) -> L:
     "The labelled images to evaluate on."
-    files = labelled_images(data or sample_path(), skip_bad=skip_bad)
-    if not valid_pct: return files
-    return files[stratified_splitter(valid_pct, seed)(files)[1]]
+    if not valid_pct: return labelled_images(data or sample_path(), skip_bad=skip_bad)
+    return split_files(data, valid_pct, seed, skip_bad)[1]
 
 # %% ../nbs/13_evaluation.ipynb
 class ProbInterpretation(ClassificationInterpretation):
@@ -110,7 +109,7 @@ def evaluate_models(
     valid_pct:float=0., seed:int=42, # evaluate only the validation part of this split (0: all)
     tta:bool=False, n_tta:int=8, # test-time augmentation
     vote:str='mean', # an ensemble's rule: 'mean' or 'majority'
-    bs:int=64, k:int=9, # batch size; how many top losses to keep
+    bs:int=32, k:int=9, # batch size; how many top losses to keep
     skip_bad:bool=False, # leave unreadable images out instead of stopping
     cpu:bool=None # stay on the CPU even when there is a GPU
 ) -> dict:
@@ -189,7 +188,7 @@ def seedling_eval(
     tta:option('tta')=False,
     n_tta:option('n_tta')=8,
     vote:option('vote')='mean',
-    bs:option('bs')=64,
+    bs:option('bs')=32,
     k:int=9, # top losses to show
     skip_bad:option('skip_bad')=False,
     cpu:option('cpu')=False,

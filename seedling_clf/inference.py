@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_inference.ipynb 3
 from __future__ import annotations
-import warnings, csv
+import contextlib, warnings, csv
 from collections import Counter
 from .core import *
 import pandas as pd
@@ -93,18 +93,20 @@ def test_images(
 def predict_probs(
     learn:Learner, # from `load_model` or training
     files, # image files, predicted in this order
-    bs:int=64, # batch size
+    bs:int=32, # batch size
     tta:bool=False, # average over the flips and quarter turns of each image (`TTAViews`)
     n_tta:int=8, # how many of the eight `dihedral_views`, the image itself first
     beta:float=0., # weight of the plain view in the result (as fastai's `tta`; 0: the views' mean only)
+    bf16:bool=False, # on the CPU, run the network in bfloat16 (`torch.autocast`): for CPUs with bf16 instructions (AMX, AVX-512 BF16)
 ) -> Tensor:
     "Class probabilities (one row per file), plain or with test-time augmentation."
     dl = learn.dls.test_dl(files, bs=bs, **loader_settings(learn.dls.device))  # workers and pinned memory on CUDA
     set_precision(learn, dl.device)  # mixed precision on CUDA (TTA too), float32 elsewhere
-    with warnings.catch_warnings():
+    low = torch.autocast('cpu', dtype=torch.bfloat16) if bf16 and dl.device.type == 'cpu' else contextlib.nullcontext()
+    with warnings.catch_warnings(), low:
         warnings.simplefilter('ignore')
-        if not tta: return learn.get_preds(dl=dl)[0]
-        out = learn.get_preds(dl=dl, act=noop, cbs=TTAViews(n_tta))[0]  # the callback applies the activation
+        if not tta: return learn.get_preds(dl=dl)[0].float()  # float32, whatever the network ran in
+        out = learn.get_preds(dl=dl, act=noop, cbs=TTAViews(n_tta))[0].float()  # the callback applies the activation
     return torch.lerp(out[:, 0], out[:, 1], beta)
 
 # %% ../nbs/07_inference.ipynb
@@ -160,7 +162,7 @@ class TTAViews(Callback):
 def ensemble_probs(
     learners, # one or more `Learner`s (from `load_model`) with the same classes
     files, # image files, predicted in this order
-    bs:int=64, vote:str='mean', # 'mean' (average the probabilities) or 'majority'
+    bs:int=32, vote:str='mean', # 'mean' (average the probabilities) or 'majority'
     **kwargs, # passed to `predict_probs` (tta, n_tta, beta)
 ) -> tuple:
     "Mean class probabilities of `learners` on `files`, and the predicted class of each (by `vote`)."
@@ -194,16 +196,17 @@ def probs_table(
 def predict_folder(
     learn, # a `Learner` (from `load_model` or training) or a list of them (an ensemble)
     folder:Path, # images to classify, flat or nested
-    bs:int=64, # batch size
+    bs:int=32, # batch size
     skip_bad:bool=False, # leave unreadable images out instead of stopping
     tta:bool=False, # test-time augmentation: the flips and quarter turns of each image (`TTAViews`)
     n_tta:int=8, # how many of the eight views with `tta`
     vote:str='mean', # for an ensemble: 'mean' of the probabilities or 'majority' vote
+    bf16:bool=False, # on the CPU, in bfloat16 (`predict_probs`)
 ) -> pd.DataFrame:
     "Predicted species and its probability, plus every class's probability, for each image under `folder`."
     files = test_images(folder, skip_bad)
     learners = L(learn) if is_listy(learn) else L([learn])
-    probs, preds = ensemble_probs(learners, files, bs, vote=vote, tta=tta, n_tta=n_tta)
+    probs, preds = ensemble_probs(learners, files, bs, vote=vote, tta=tta, n_tta=n_tta, bf16=bf16)
     return probs_table(probs, preds, list(learners[0].dls.vocab), files, folder)
 
 # %% ../nbs/07_inference.ipynb

@@ -4,22 +4,26 @@
 
 # %% ../nbs/18_serve.ipynb 3
 from __future__ import annotations
-import contextlib, importlib.metadata, io, threading, warnings
+import contextlib, importlib.metadata, io, logging, math, tempfile, threading, warnings
 from copy import deepcopy
 from collections import deque
 from .core import *
 from fastai.vision.all import *
 from concurrent.futures import ThreadPoolExecutor  # after fastai's *: fastcore's class of that name starts a multiprocessing
                                                    # Manager process on every `map` (predicting ran at half speed)
-from fastcore.script import call_parse
-from .data import usable_images, DECODE_ERRORS, SeedlingImage
+from fastcore.script import call_parse, store_true
+from sklearn.model_selection import train_test_split
+from .data import usable_images, split_files, DECODE_ERRORS, SeedlingImage
 from .records import check_model_file, record_model_file
 from .model_file import *
-from .inference import dihedral_views, test_images, probs_table, load_model
+from .inference import dihedral_views, test_images, probs_table, load_model, classification_metrics
+from .recipe import run_config
 
 # %% auto 0
-__all__ = ['ONNX_OPSET', 'ENGINES', 'ImagePrep', 'prefetched', 'predict_batches', 'torch_runner', 'onnx_session', 'onnx_runner',
-           'export_onnx', 'engine_model', 'engine_predict_folder', 'is_onnx', 'export_targets', 'seedling_export']
+__all__ = ['ONNX_OPSET', 'INT8_METHODS', 'ENGINES', 'ImagePrep', 'prefetched', 'predict_batches', 'torch_runner', 'onnx_session',
+           'onnx_runner', 'export_onnx', 'calibration_sample', 'quiet_quantization', 'quantize_int8', 'onnx_scores',
+           'int8_file', 'model_folder', 'export_int8', 'print_int8', 'engine_model', 'engine_predict_folder', 'is_onnx',
+           'export_targets', 'seedling_export']
 
 # %% ../nbs/18_serve.ipynb
 class ImagePrep:
@@ -41,7 +45,7 @@ class ImagePrep:
     def batch(self, images:list) -> Tensor:
         "Float batch (N x 3 x H x W) of decoded `images`, scaled and normalized."
         x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(self.prep['divide_by'])
-        return (x - self.mean) / self.std if self.mean is not None else x
+        return x.sub_(self.mean).div_(self.std) if self.mean is not None else x  # in place: no copy per step
 
 # %% ../nbs/18_serve.ipynb
 def prefetched(fn, items, ahead:int, pool:ThreadPoolExecutor):
@@ -57,7 +61,7 @@ def predict_batches(
     run, # input batch (N x 3 x H x W, float) -> class probabilities (N x classes)
     prep:ImagePrep, # from the model's meta
     files, # image files, predicted in this order
-    bs:int=64, # batch size
+    bs:int=32, # batch size
     n_tta:int=0, # 0: the plain image; else average over its first `n_tta` `dihedral_views` (TTA, as `TTAViews`)
     threads:int=None, # decoding threads; default: the usable cores
     parallel:int=1, # batches in the network at once (`run` called from this many threads)
@@ -90,6 +94,7 @@ def onnx_session(fname:Path, threads:int=None):
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.intra_op_num_threads, opts.inter_op_num_threads = ifnone(threads, cpu_cores()), 1
     opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
+    opts.log_severity_level = 4  # fatal only: an int8 model's graph clean-up logs warnings a user cannot act on, and a failed run raises
     return ort.InferenceSession(str(fname), opts, providers=['CPUExecutionProvider'])
 
 def onnx_runner(fname:Path, threads:int=1):
@@ -130,12 +135,124 @@ def export_onnx(
     return fname
 
 # %% ../nbs/18_serve.ipynb
+INT8_METHODS = dict(percentile='Percentile', minmax='MinMax', entropy='Entropy')  # `--calibration` -> ONNX Runtime's `CalibrationMethod`
+
+def calibration_sample(
+    train, # the run's training images
+    n:int=256, # how many to calibrate on
+    seed:int=42, # the sample's seed
+) -> L:
+    "A stratified, seeded sample of `n` of `train` (all of them if there are no more)."
+    train = L(train)
+    if n >= len(train): return train
+    return L(train_test_split(list(train), train_size=n, stratify=list(train.map(parent_label)), random_state=seed)[0])
+
+# %% ../nbs/18_serve.ipynb
+@contextlib.contextmanager
+def quiet_quantization():
+    "ONNX Runtime's quantization without its prints and log warnings."
+    logging.disable(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()): yield
+    finally: logging.disable(logging.NOTSET)
+
+def quantize_int8(
+    f32:Path, # the float ONNX model (`export_onnx`)
+    out:Path, # the int8 model to write
+    files, # the calibration images
+    prep:ImagePrep, # the model's preprocessing
+    method:str='percentile', # a key of `INT8_METHODS`
+    bs:int=32,
+) -> dict:
+    "ONNX Runtime's static int8 quantization of `f32` into `out` (QDQ, per-channel int8 weights, uint8 activations); what was done."
+    from onnxruntime.quantization import quantize_static, quant_pre_process, QuantFormat, QuantType, CalibrationDataReader, CalibrationMethod
+    bs = math.gcd(len(files), bs)  # batches of one size: the percentile calibration stacks them
+    class Batches(CalibrationDataReader):
+        def __init__(self): self.batches = (prep.batch([prep.load(f) for f in files[i:i+bs]]).numpy() for i in range(0, len(files), bs))
+        def get_next(self): return next(({'images': b} for b in self.batches), None)
+    with tempfile.TemporaryDirectory() as d, quiet_quantization(), atomic_file(out) as tmp:
+        quant_pre_process(str(f32), str(Path(d)/'pre.onnx'))
+        quantize_static(str(Path(d)/'pre.onnx'), str(tmp), Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
+            weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8, calibrate_method=getattr(CalibrationMethod, INT8_METHODS[method]))
+    return dict(format='QDQ', weights='int8, per channel', activations='uint8', calibration=method, n_images=len(files),
+        images=[f"{parent_label(f)}/{Path(f).name}" for f in files])
+
+# %% ../nbs/18_serve.ipynb
+def onnx_scores(
+    fname:Path, prep:ImagePrep, # an ONNX model and its preprocessing
+    files, targs, vocab, # labelled images, their class indices and the class names
+    n_tta:int=8, bs:int=32,
+) -> dict:
+    "micro-F1 of the ONNX model on `files`, plain and with TTA over `n_tta` views."
+    run = onnx_runner(fname)
+    score = lambda p: classification_metrics(targs, p.argmax(1), vocab)['micro_f1']
+    plain, tta = [predict_batches(run, prep, files, bs, n, parallel=cpu_cores()) for n in (0, n_tta)]
+    return dict(micro_f1=score(plain), tta_micro_f1=score(tta), n_tta=n_tta, n_images=len(files))
+
+def int8_file(fname:Path) -> Path:
+    "Where the int8 version of the ONNX model `fname` goes: `model.onnx` -> `model.int8.onnx` (its json `model.int8.json`)."
+    return Path(fname).with_suffix('.int8.onnx')
+
+def model_folder(model:Path) -> Path:
+    "The run folder of `model`: a run folder itself, or the folder of its model.json or model.pkl."
+    return Path(model) if Path(model).is_dir() else Path(model).parent
+
+# %% ../nbs/18_serve.ipynb
+def export_int8(
+    learn:Learner, # from `load_model`
+    fname:Path, # the float `.onnx` to write; the int8 model goes beside it (`int8_file`)
+    run:Path, # the model's run folder: its recipe names the data and the split
+    n_calib:int=256, method:str='percentile', # calibration: how many training images, which method (`INT8_METHODS`)
+    max_loss:float=0.005, # the most micro-F1 (plain or TTA) int8 may lose against the float model on the validation images
+    data:Path=None, # the labelled data, if not where the run found it
+) -> Path:
+    "The model as float and int8 ONNX, the int8 one calibrated on the run's training images and checked on its validation images."
+    if method not in INT8_METHODS: raise SeedlingError(f"Unknown calibration {method!r}: choose one of {', '.join(INT8_METHODS)} (--calibration).")
+    cfg = run_config(run)
+    train, valid = split_files(ifnone(data, cfg.data), cfg.valid_pct, cfg.seed)
+    f32, q = export_onnx(learn, fname), int8_file(fname)
+    meta = read_meta(Path(fname).with_suffix('.json'))
+    prep, vocab = ImagePrep(meta), meta['classes']
+    how = quantize_int8(f32, q, calibration_sample(train, n_calib, cfg.seed), prep, method)
+    targs = [vocab.index(parent_label(f)) for f in valid]
+    from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, NotImplemented, RuntimeException
+    try: scores = {k: onnx_scores(f, prep, valid, targs, vocab, cfg.n_tta or 8) for k, f in (('float', f32), ('int8', q))}
+    except (Fail, InvalidArgument, NotImplemented, RuntimeException) as e:  # ONNX Runtime's int8 kernels refuse some shapes
+        q.unlink()
+        raise SeedlingError(f"ONNX Runtime cannot run the int8 model {q} on {' x '.join(map(str, meta['preprocessing']['size']))} px images "
+            f"({str(e).split('Status Message: ')[-1]}). Nothing int8 was written. Fix: serve the float model {f32}, "
+            "or quantize a model trained at 64 px or more.") from None
+    loss = max(scores['float'][k] - scores['int8'][k] for k in ('micro_f1', 'tta_micro_f1'))
+    if loss > max_loss:
+        q.unlink()
+        raise SeedlingError(f"int8 loses {loss:.4f} micro-F1 against the float model on the run's {len(valid)} validation images "
+            f"(float {scores['float']}, int8 {scores['int8']}): more than --max_loss {max_loss}. Nothing int8 was written. "
+            "Fix: try --calibration minmax or entropy, more --calib images, or serve the float model.")
+    int8_entry = dict(meta['onnx'], file=q.name, precision='int8', quantization=how, validation=scores, max_loss=max_loss)
+    save_json(dict(meta, onnx=int8_entry), q.with_suffix('.json'))
+    save_json(dict(meta, onnx=dict(meta['onnx'], int8=q.name)), Path(fname).with_suffix('.json'))
+    record_model_file(q)
+    return q
+
+def print_int8(q:Path # an int8 model written by `export_int8`
+              ):
+    "What `seedling_export --int8` says it did: the files, the sizes, the validation figures of both models, the calibration."
+    o = read_meta(q.with_suffix('.json'))['onnx']
+    f, i, how = o['validation']['float'], o['validation']['int8'], o['quantization']
+    f32 = q.with_name(q.name.replace('.int8.onnx', '.onnx'))
+    print(f"wrote {f32} ({f32.stat().st_size/1e6:.1f} MB) and {q} ({q.stat().st_size/1e6:.1f} MB), with their json")
+    print(f"validation ({f['n_images']} images): micro-F1 float {f['micro_f1']:.4f}, int8 {i['micro_f1']:.4f}; "
+          f"with TTA x{f['n_tta']} float {f['tta_micro_f1']:.4f}, int8 {i['tta_micro_f1']:.4f}")
+    print(f"int8 calibrated on {how['n_images']} of the run's training images ({how['calibration']}), {how['format']}, {how['weights']} weights")
+
+# %% ../nbs/18_serve.ipynb
 ENGINES = ('torch', 'onnx')
 
 def engine_model(
     path:Path, # a run folder, a model.json, model.safetensors or a .onnx with its .json
     engine:str='onnx', # one of `ENGINES`
     cpu:bool=None, # PyTorch engine: stay on the CPU even with a GPU
+    int8:bool=False, # ONNX engine: the int8 model that the float model's json names (`export_int8`)
 ) -> tuple:
     "`(meta, run, parallel)` for `predict_batches`: the model's json, the engine's runner and its batches at once; nothing unpickled."
     path = Path(path)
@@ -150,22 +267,28 @@ def engine_model(
     meta = read_meta(onnx.with_suffix('.json'))
     if 'onnx' not in meta:
         raise SeedlingError(f"{onnx.with_suffix('.json')} does not describe {onnx} (no \"onnx\" entry). Fix: seedling_export MODEL --onnx {onnx}")
+    if int8 and meta['onnx'].get('precision') != 'int8':
+        if not meta['onnx'].get('int8'): raise SeedlingError(f"{onnx} has no int8 version. Fix: seedling_export {path} --onnx {onnx} --int8")
+        onnx = onnx.with_name(meta['onnx']['int8'])
+        meta = read_meta(onnx.with_suffix('.json'))
     return meta, onnx_runner(check_model_file(onnx)), cpu_cores()
 
 def engine_predict_folder(
     model:Path, folder:Path, # the model (see `engine_model`) and the images
-    engine:str='onnx', bs:int=64, skip_bad:bool=False,
+    engine:str='onnx', bs:int=32, skip_bad:bool=False,
     n_tta:int=0, # 0: no TTA; else the first `n_tta` dihedral views
-    cpu:bool=None,
+    cpu:bool=None, int8:bool=False, # as `engine_model`'s
 ) -> pd.DataFrame:
     "`predict_folder`'s table (file, species, prob, one column per class) from the fast engine."
-    meta, run, parallel = engine_model(model, engine, cpu)
+    meta, run, parallel = engine_model(model, engine, cpu, int8)
     files = test_images(folder, skip_bad, check=skip_bad)  # without skip_bad, the one decode below finds a bad file
     try: probs = predict_batches(run, ImagePrep(meta), files, bs, n_tta, parallel=parallel)
     except DECODE_ERRORS:
         usable_images(files)  # the SeedlingError naming every file that does not decode
         raise
-    return probs_table(probs, probs.argmax(1), meta['classes'], files, Path(folder))
+    df = probs_table(probs, probs.argmax(1), meta['classes'], files, Path(folder))
+    df.attrs['model'] = f"{meta['onnx'].get('precision', 'float')} {meta['onnx']['file']}" if 'onnx' in meta else 'float model.safetensors'
+    return df
 
 # %% ../nbs/18_serve.ipynb
 def is_onnx(fname:Path) -> bool:
@@ -193,6 +316,11 @@ def seedling_export(
     onnx:str=None, # write the ONNX model here (e.g. model.onnx) and its json next to it
     safe:str=None, # write model.safetensors + model.json into this folder
     opset:int=ONNX_OPSET, # ONNX opset
+    int8:store_true=False, # with --onnx: also OUT.int8.onnx, quantized (ONNX Runtime, QDQ) and checked on the run's validation images
+    calib:int=256, # --int8: how many of the run's training images calibrate it (stratified)
+    calibration:str='percentile', # --int8: percentile, minmax or entropy
+    max_loss:float=0.005, # --int8: refuse when int8 loses more micro-F1 (plain or TTA) than this against the float model
+    data:option('data', "--int8: the labelled data, if not where the run found it")=None,
 ):
     "Export a trained model: ONNX (dynamic batch axis) for ONNX Runtime, or the safe pair from a pickle."
     with command_guard():
@@ -200,4 +328,6 @@ def seedling_export(
         export_targets(onnx, safe)  # before the model is loaded
         learn = load_model(model, cpu=True)
         if safe: print(f"wrote {save_safe(learn, safe)} and {Path(safe)/'model.safetensors'}")
-        if onnx: print(f"wrote {export_onnx(learn, onnx, opset)} (opset {opset}) and {Path(onnx).with_suffix('.json')}")
+        if int8 and not onnx: raise SeedlingError("--int8 quantizes the ONNX model: pass --onnx OUT.onnx too.")
+        if onnx and not int8: print(f"wrote {export_onnx(learn, onnx, opset)} (opset {opset}) and {Path(onnx).with_suffix('.json')}")
+        if int8: print_int8(export_int8(learn, onnx, model_folder(model), calib, calibration, max_loss, data))

@@ -103,3 +103,35 @@ def test_broken_safe_pair_is_a_clear_error(workdir):
     del meta['classes']; Path('run/model.json').write_text(json.dumps(meta))
     user_error(tool('seedling_eval', '--model', 'run/model.json', check=False), 'run/model.json', 'class names')
     user_error(tool('seedling_export', 'run', '--onnx', 'x.onnx', check=False), 'run/model.json')
+
+
+def test_int8_export_refuses_a_loss_and_serves_what_it_checked(workdir):
+    "`seedling_export --int8` writes the int8 model only when it keeps the float model's accuracy; `seedling_predict --int8` serves it."
+    user_error(tool('seedling_export', 'run', '--int8', check=False), '--onnx')
+    user_error(tool('seedling_predict', '--model', 'run', '--images', 'test', '--int8', check=False), '--engine onnx')
+    user_error(tool('seedling_export', 'run', '--onnx', 'run/model.onnx', '--int8', '--max_loss', 1, check=False), '32 x 32 px', '64 px')
+    assert not Path('run/model.int8.onnx').exists()  # ONNX Runtime's int8 depthwise kernels refuse the 2 x 2 maps of a 32 px model
+    shutil.rmtree('run')
+    run('seedling_train', '--out', 'run', '--size', 64, '--bs', 16, '--epochs', 0, '--freeze_epochs', 1, '--no_lr_find')
+    user_error(tool('seedling_export', 'run', '--onnx', 'run/model.onnx', '--int8', '--max_loss', -1, check=False), '--max_loss', 'Nothing int8')
+    user_error(tool('seedling_predict', '--model', 'run', '--images', 'test', '--engine', 'onnx', '--int8', check=False), 'no int8 version')
+    user_error(tool('seedling_export', 'run', '--onnx', 'run/model.onnx', '--int8', '--calibration', 'median', check=False), 'median', 'percentile')
+    res = tool('seedling_export', 'run', '--onnx', 'run/model.onnx', '--int8', '--calib', 24, '--max_loss', 1)  # a one-epoch model: any loss goes
+    assert 'run/model.int8.onnx' in res.stdout and 'validation' in res.stdout, res.stdout
+    assert Path('run/model.int8.onnx').stat().st_size < Path('run/model.onnx').stat().st_size / 2
+    o = json.loads(Path('run/model.int8.json').read_text())['onnx']
+    assert o['precision'] == 'int8' and o['quantization']['n_images'] == 24 and set(o['validation']) == {'float', 'int8'}
+    assert json.loads(Path('run/model.json').read_text())['onnx']['int8'] == 'model.int8.onnx'
+    tool('seedling_predict', '--model', 'run', '--images', 'test', '--engine', 'onnx', '--csv', 'float.csv')
+    res = tool('seedling_predict', '--model', 'run', '--images', 'test', '--engine', 'onnx', '--int8', '--csv', 'int8.csv', '--check')
+    assert 'onnx int8 model.int8.onnx' in res.stdout and 'checked int8.csv' in res.stdout, res.stdout
+    f32, q = pd.read_csv('float.csv'), pd.read_csv('int8.csv')
+    assert list(q.file) == list(f32.file) and set(q.species) <= set(json.loads(Path('run/model.json').read_text())['classes'])
+
+
+def test_bf16_predicts_what_float32_does(workdir):
+    tool('seedling_predict', '--model', 'run', '--images', 'test', '--csv', 'f32.csv', '--cpu')
+    res = tool('seedling_predict', '--model', 'run', '--images', 'test', '--csv', 'bf16.csv', '--cpu', '--bf16')
+    assert 'torch bf16' in res.stdout, res.stdout
+    f32, low = pd.read_csv('f32.csv'), pd.read_csv('bf16.csv')
+    assert list(low.file) == list(f32.file) and (low.species == f32.species).mean() >= 0.75  # bfloat16 rounding may flip a near tie
