@@ -75,7 +75,8 @@ def main():
     valid, split = run_split(a.run, a.data)
     pair, errors = pair_errors(load_model(a.run), valid, a.bs)
     a.out.mkdir(parents=True, exist_ok=True)
-    png = explain_grid(errors, [parent_label(e.file) for e in errors], a.out/f'{NAME}.png', ncols=a.ncols) if errors else None
+    png = a.out/f'{NAME}.png' if errors else None
+    if errors: explain_grid(errors, [parent_label(e.file) for e in errors], png, ncols=a.ncols)
     write_page(a.out/f'{NAME}.md', page(a, split, pair, errors, time.time() - start, png))
     print((a.out/f'{NAME}.md').read_text())
 
