@@ -145,6 +145,8 @@ def calibration_sample(
     "A stratified, seeded sample of `n` of `train` (all of them if there are no more)."
     train = L(train)
     if n >= len(train): return train
+    species = len(set(train.map(parent_label)))
+    if n < species: raise SeedlingError(f"{n} calibration images cannot cover the {species} species: pass --calib {species} or more (256 by default).")
     return L(train_test_split(list(train), train_size=n, stratify=list(train.map(parent_label)), random_state=seed)[0])
 
 # %% ../nbs/18_serve.ipynb

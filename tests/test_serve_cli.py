@@ -116,6 +116,7 @@ def test_int8_export_refuses_a_loss_and_serves_what_it_checked(workdir):
     user_error(tool('seedling_export', 'run', '--onnx', 'run/model.onnx', '--int8', '--max_loss', -1, check=False), '--max_loss', 'Nothing int8')
     user_error(tool('seedling_predict', '--model', 'run', '--images', 'test', '--engine', 'onnx', '--int8', check=False), 'no int8 version')
     user_error(tool('seedling_export', 'run', '--onnx', 'run/model.onnx', '--int8', '--calibration', 'median', check=False), 'median', 'percentile')
+    user_error(tool('seedling_export', 'run', '--onnx', 'run/model.onnx', '--int8', '--calib', 5, check=False), '--calib 12')
     res = tool('seedling_export', 'run', '--onnx', 'run/model.onnx', '--int8', '--calib', 24, '--max_loss', 1)  # a one-epoch model: any loss goes
     assert 'run/model.int8.onnx' in res.stdout and 'validation' in res.stdout, res.stdout
     assert Path('run/model.int8.onnx').stat().st_size < Path('run/model.onnx').stat().st_size / 2
