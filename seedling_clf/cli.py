@@ -87,7 +87,7 @@ def seedling_predict(
         "(needs seedling_export MODEL --onnx; one model; TTA: the 8 flips/quarter turns)", str, choices=ENGINES)='torch',
     cpu:option('cpu')=False,
     int8:store_true=False, # --engine onnx: the int8 model that `seedling_export --onnx OUT.onnx --int8` wrote beside the float one
-    bf16:store_true=False, # --engine torch on a CPU: the network in bfloat16, about 1.9x faster where the CPU has AMX or AVX-512 BF16
+    bf16:store_true=False, # --engine torch on a CPU: the network in bfloat16: faster where the CPU has AMX or AVX-512 BF16 (bench/inference.py)
 ):
     "Predict every image under IMAGES and write a Kaggle submission CSV."
     with command_guard():
@@ -97,13 +97,14 @@ def seedling_predict(
         models = [model] if isinstance(model, (str, Path)) else model
         if engine == 'onnx':
             if len(models) > 1: raise SeedlingError("--engine onnx predicts with one --model; use --engine torch for an ensemble.")
+            if bf16: raise SeedlingError("--bf16 runs the PyTorch network in bfloat16: leave out --engine onnx (whose fast option is --int8).")
             df = engine_predict_folder(models[0], images, 'onnx', bs=bs, skip_bad=skip_bad, n_tta=n_tta if tta else 0, int8=int8)
         else:
             if int8: raise SeedlingError("--int8 runs the int8 ONNX model: add --engine onnx.")
             learners = [load_model(m, cpu=cpu or None) for m in models]
             df = predict_folder(learners, images, bs=bs, skip_bad=skip_bad, tta=tta, n_tta=n_tta, vote=vote, bf16=bf16)
         write_submission(df, csv)
-        which = df.attrs.get('model') or ('bf16' if bf16 else 'float')
+        which = df.attrs.get('model') or ('bf16' if bf16 and learners[0].dls.device.type == 'cpu' else 'float')  # bf16 is for the CPU
         how = (f"ensemble of {len(models)} ({vote})" if len(models) > 1 else "1 model") + (f", TTA x{n_tta}" if tta else "") + f", {engine} {which}"
         print(f"wrote {csv}: {len(df)} images ({how})")
         if check:

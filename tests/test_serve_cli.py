@@ -134,5 +134,6 @@ def test_bf16_predicts_what_float32_does(workdir):
     tool('seedling_predict', '--model', 'run', '--images', 'test', '--csv', 'f32.csv', '--cpu')
     res = tool('seedling_predict', '--model', 'run', '--images', 'test', '--csv', 'bf16.csv', '--cpu', '--bf16')
     assert 'torch bf16' in res.stdout, res.stdout
+    user_error(tool('seedling_predict', '--model', 'run', '--images', 'test', '--engine', 'onnx', '--bf16', check=False), '--bf16', '--int8')
     f32, low = pd.read_csv('f32.csv'), pd.read_csv('bf16.csv')
     assert list(low.file) == list(f32.file) and (low.species == f32.species).mean() >= 0.75  # bfloat16 rounding may flip a near tie
