@@ -72,6 +72,17 @@ def sample_copy(tmp_path):
     return dst
 
 
+def untrained_formats(d:Path) -> Path:
+    "`d` with one untrained 32 px model in the formats `seedling_train` writes: model.pkl and the safe pair (model.safetensors + model.json)."
+    from seedling_clf.data import seedling_dls
+    from seedling_clf.models import seedling_learner
+    from seedling_clf.model_file import save_safe
+    learn = seedling_learner(seedling_dls(size=32, bs=16))
+    learn.export(d/'model.pkl')
+    save_safe(learn, d)
+    return d
+
+
 def shared_run(tmp_path_factory, name, *args):
     """`seedling_train --out <folder> *args`, run once for the whole test session: the pytest-xdist workers share the
     folder (the first to ask trains it under a file lock, the others wait and reuse it). Tests read it, never write

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from conftest import BIN, run
+from conftest import BIN, run, untrained_formats
 from seedling_clf.core import sample_path, checkpoint_files, SeedlingError, LOCK_FILE
 
 SAMPLE = sample_path()/'train'
@@ -368,14 +368,8 @@ def model_file(tmp_path_factory):
 def safe_run(tmp_path_factory):
     "A run folder as seedling_train leaves it, for loading: model.pkl, the safe pair (untrained, 32 px) and a run.json listing their hashes."
     from seedling_clf.core import save_json
-    from seedling_clf.data import seedling_dls
-    from seedling_clf.models import seedling_learner
-    from seedling_clf.model_file import save_safe
     from seedling_clf.records import model_hashes, RECORD_FILE
-    d = tmp_path_factory.mktemp('safe_run')
-    learn = seedling_learner(seedling_dls(size=32, bs=16))
-    learn.export(d/'model.pkl')
-    save_safe(learn, d)
+    d = untrained_formats(tmp_path_factory.mktemp('safe_run'))
     save_json(dict(models=model_hashes(d)), d/RECORD_FILE)
     return d
 

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from seedling_clf.core import sample_path
 from test_bad_input import state, run_in, assert_refused, dataset, bomb, big_png, model_file  # noqa: F401 (model_file: a fixture)
+from conftest import untrained_formats
 
 SAMPLE = sample_path()/'train'
 
@@ -79,15 +80,10 @@ def odd_kinds(folder):
 @pytest.fixture(scope='module')
 def engines(tmp_path_factory):
     "One untrained model (32 px) in every format: model.pkl, the safe pair and the ONNX model (json: model.json)."
-    from seedling_clf.data import seedling_dls
-    from seedling_clf.models import seedling_learner
-    from seedling_clf.model_file import save_safe
+    from seedling_clf.inference import load_model
     from seedling_clf.serve import export_onnx
-    d = tmp_path_factory.mktemp('engines')
-    learn = seedling_learner(seedling_dls(size=32, bs=16))
-    learn.export(d/'model.pkl')
-    save_safe(learn, d)
-    export_onnx(learn, d/'model.onnx')
+    d = untrained_formats(tmp_path_factory.mktemp('engines'))
+    export_onnx(load_model(d, cpu=True), d/'model.onnx')
     return d
 
 
